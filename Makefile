@@ -1,0 +1,62 @@
+# OPTIMA developer entry points. Two commands matter on a fresh machine:
+#   make demo   create .venv, install core + Lightning + plots, run the quickstart example
+#   make test   create/update .venv with every package and the test extras, lint, type-check, run the suite
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+CONSTRAINTS := -c constraints.txt
+PACKAGES := optima-core optima-lightning optima-keras optima-slurm optima-plots
+PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
+
+# Keep Ray, Keras and matplotlib from writing into ~ and from phoning home.
+export RAY_AUTH_MODE := disabled
+export RAY_USAGE_STATS_ENABLED := 0
+export TF_CPP_MIN_LOG_LEVEL := 2
+export TF_ENABLE_ONEDNN_OPTS := 0
+export KERAS_HOME := $(CURDIR)/.run/keras
+export MPLCONFIGDIR := $(CURDIR)/.run/mpl
+
+.PHONY: demo test lint typecheck pytest venv-demo venv-test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade "pip>=24"
+
+# torch first, pinned to the CPU build on disk, so no other requirement can pull a CUDA build.
+$(VENV)/.demo-installed: $(BIN)/python $(PYPROJECTS) constraints.txt
+	$(PIP) install -q $(CONSTRAINTS) torch==2.13.0
+	$(PIP) install -q $(CONSTRAINTS) -e ./optima-core -e ./optima-lightning -e ./optima-plots
+	touch $@
+
+$(VENV)/.test-installed: $(VENV)/.demo-installed
+	$(PIP) install -q $(CONSTRAINTS) -e "./optima-core[test]" -e ./optima-lightning -e ./optima-keras \
+		-e ./optima-slurm -e ./optima-plots
+	touch $@
+
+venv-demo: $(VENV)/.demo-installed
+venv-test: $(VENV)/.test-installed
+
+demo: venv-demo
+	@mkdir -p .run
+	$(BIN)/optima check examples/quickstart.py
+	$(BIN)/optima plugins
+	$(BIN)/optima run examples/quickstart.py --cpus 2
+
+lint: venv-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv-test
+	$(BIN)/mypy optima-core/src
+
+pytest: venv-test
+	@mkdir -p .run
+	$(BIN)/python -m pytest
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache

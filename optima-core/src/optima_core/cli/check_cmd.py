@@ -1,0 +1,86 @@
+"""``optima check``: validate a run-config and show the resolved settings and where each hook comes from."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+
+from optima_core.cli.errors import user_errors
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, float) and math.isinf(value):
+        return "np.inf"
+    text = repr(value)
+    return text if len(text) <= 90 else text[:87] + "..."
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and math.isinf(value):
+        return "inf"
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return repr(value)
+
+
+@click.command("check")
+@click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
+@click.option(
+    "--defaults", type=click.Path(dir_okay=False), default=None, help="Defaults file overriding the built-in defaults."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the resolved configuration and hooks as JSON.")
+@user_errors
+def check_command(config_path: str, defaults: str | None, as_json: bool) -> None:
+    """Validate the run-config CONFIG; print resolved settings and which plugin provides each hook."""
+    from optima_core.config.loader import load_run_config
+    from optima_core.config.parameters import PARAMETERS
+    from optima_core.config.validation import check
+    from optima_core.plugins.manager import create_plugin_manager
+    from optima_core.plugins.runconfig import run_config_hook_names
+
+    run_config = load_run_config(Path(config_path), defaults)
+    manager = create_plugin_manager(run_config_module=run_config.module)
+    report = check(run_config, manager)
+    values = run_config.as_dict()
+    hooks = {name: manager.hook_providers(name) for name in run_config_hook_names()}
+
+    if as_json:
+        payload = {
+            "config": str(config_path),
+            "parameters": {
+                p.name: {"value": _jsonable(values[p.name]), "source": run_config.sources.get(p.name, "")}
+                for p in PARAMETERS
+            },
+            "hooks": hooks,
+            "warnings": report.warnings,
+            "extra_names": report.extra_names,
+        }
+        click.echo(json.dumps(payload, indent=2))
+        return
+
+    click.echo(click.style(f"{config_path}: valid", fg="green", bold=True))
+    section = None
+    for parameter in PARAMETERS:
+        if parameter.section != section:
+            section = parameter.section
+            click.echo(f"\n[{section}]")
+        source = run_config.sources.get(parameter.name, "")
+        marker = "" if source == "built-in" else f"   ({source})"
+        click.echo(f"  {parameter.name} = {_value_text(values[parameter.name])}{marker}")
+    click.echo("\n[Hooks]  (first provider wins)")
+    for name, providers in hooks.items():
+        click.echo(f"  {name}: {' > '.join(providers) if providers else '-'}")
+    if report.extra_names:
+        click.echo(
+            "\nNot OPTIMA parameters (available to hooks as run_config.<name>): " + ", ".join(report.extra_names)
+        )
+    for warning in report.warnings:
+        click.echo(click.style("warning: ", fg="yellow") + warning)

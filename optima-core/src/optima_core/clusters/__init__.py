@@ -1,0 +1,1 @@
+"""Places to run on: this machine (``local``); cluster plugins add more."""

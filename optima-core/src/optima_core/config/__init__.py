@@ -1,0 +1,1 @@
+"""Run-config loading, defaults and validation."""

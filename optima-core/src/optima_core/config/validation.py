@@ -1,0 +1,390 @@
+"""Validate a whole run-config before anything expensive starts, reporting every problem at once.
+
+Each problem names the parameter, the value found and what is expected. Checks that need to know what is
+installed (backends, evaluators, hooks provided) use the plugin manager when one is given.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from optima_core.config.loader import RunConfig, setting_names
+from optima_core.config.parameters import PARAMETERS, PARAMETERS_BY_NAME
+from optima_core.config.problems import ConfigError, Problem
+from optima_core.config.search_space import validate_search_space
+
+if TYPE_CHECKING:
+    from optima_core.plugins.manager import OptimaPluginManager
+
+#: Scalings the built-in normalisation (Keras layer, Lightning MLP) understands.
+BUILTIN_SCALINGS = ("linear", "log10", "sqrt")
+#: Hyperparameters of the built-in models that can change during training (Population Based Training).
+BUILTIN_MUTATABLE = (
+    "learning_rate",
+    "Adam_beta_1",
+    "one_minus_Adam_beta_2",
+    "Adam_epsilon",
+    "loss_function",
+    "l1_lambda",
+    "l2_lambda",
+    "dropout",
+)
+#: Evaluator names the core provides (the variable-selection stage registers them).
+BUILTIN_EVALUATORS = ("shuffle", "retrain", "hybrid", "custom")
+
+
+@dataclass
+class ValidationReport:
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    extra_names: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _close(name: str, candidates: list[str] | tuple[str, ...], cutoff: float = 0.75) -> str | None:
+    lowered = {c.lower(): c for c in candidates}
+    if name.lower() in lowered:
+        return lowered[name.lower()]
+    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=cutoff)
+    return matches[0] if matches else None
+
+
+def _metric_names(values: dict[str, Any]) -> list[str]:
+    names: list[str] = []
+    for key in ("native_metrics", "weighted_native_metrics", "custom_metrics"):
+        entries = values.get(key)
+        if isinstance(entries, (list, tuple)):
+            names.extend(e[0] for e in entries if isinstance(e, (list, tuple)) and e and isinstance(e[0], str))
+    return names
+
+
+def _composite_names(values: dict[str, Any]) -> list[str]:
+    entries = values.get("composite_metrics")
+    if not isinstance(entries, (list, tuple)):
+        return []
+    return [e[0] for e in entries if isinstance(e, (list, tuple)) and e and isinstance(e[0], str)]
+
+
+def _check_metric_reference(parameter: str, name: str, known: set[str], bare: list[str]) -> Problem | None:
+    """Accept known names and anything a backend may report, but catch a missing prefix or a typo."""
+    if name in known:
+        return None
+    if name in bare:
+        return Problem(parameter, name, "a reported metric name", f"add the prefix: 'val_{name}' or 'train_{name}'")
+    close = _close(name, sorted(known), cutoff=0.8)
+    if close:
+        return Problem(parameter, name, "a reported metric name", f"did you mean '{close}'?")
+    return None
+
+
+def _unknown_names(run_config: RunConfig, report: ValidationReport) -> None:
+    known = [p.name for p in PARAMETERS]
+    if run_config.module is not None:
+        for name, value in setting_names(run_config.module).items():
+            if name in PARAMETERS_BY_NAME:
+                continue
+            close = _close(name, known)
+            if close:
+                report.problems.append(
+                    Problem(name, value, "a known parameter", f"unknown parameter; did you mean '{close}'?")
+                )
+            else:
+                report.extra_names.append(name)
+    defaults_module = getattr(run_config, "defaults_module", None)
+    if defaults_module is not None:
+        for name, value in setting_names(defaults_module).items():
+            if name not in PARAMETERS_BY_NAME:
+                close = _close(name, known)
+                hint = f"did you mean '{close}'?" if close else "a defaults file may only set known parameters"
+                report.problems.append(Problem(f"{name} (defaults file)", value, "a known parameter", hint))
+
+
+def _per_parameter(values: dict[str, Any], report: ValidationReport) -> None:
+    for parameter in PARAMETERS:
+        value = values.get(parameter.name)
+        if parameter.required and value is None:
+            report.problems.append(
+                Problem(parameter.name, "(not set)", "True or False; this parameter is required in every run-config")
+            )
+            continue
+        expected = parameter.check(value)
+        if expected is not None:
+            report.problems.append(Problem(parameter.name, value, expected))
+
+
+def _cross_parameter(values: dict[str, Any], run_config: RunConfig, report: ValidationReport) -> None:
+    add = report.problems.append
+    provided = _run_config_hooks(run_config)
+
+    if values["use_testing_dataset"] and not values["use_eventNums_splitting"]:
+        val, test = values["validation_fraction"], values["test_fraction"]
+        if isinstance(val, (int, float)) and isinstance(test, (int, float)) and val + test >= 1:
+            add(
+                Problem(
+                    "validation_fraction + test_fraction", val + test, "a sum below 1 (events must remain for training)"
+                )
+            )
+    if values["use_eventNums_splitting"] and values["use_testing_dataset"]:
+        n, off_val, off_test = (
+            values[k]
+            for k in ("eventNums_splitting_N", "eventNums_splitting_offset_val", "eventNums_splitting_offset_test")
+        )
+        if all(isinstance(v, int) for v in (n, off_val, off_test)) and n > 0 and (off_val - off_test) % n == 0:
+            add(
+                Problem(
+                    "eventNums_splitting_offset_test",
+                    off_test,
+                    f"an offset selecting other events than eventNums_splitting_offset_val={off_val} (mod {n})",
+                )
+            )
+
+    grace, max_t, epochs = values["ASHA_grace_period"], values["ASHA_max_t"], values["max_epochs"]
+    if values["use_ASHAScheduler"] and isinstance(grace, int) and isinstance(max_t, int) and grace >= max_t:
+        report.warnings.append(
+            f"ASHA_grace_period={grace} >= ASHA_max_t={max_t}: ASHA will never prune a trial "
+            f"(lower ASHA_grace_period, e.g. to {max(1, (epochs if isinstance(epochs, int) else max_t) // 4)})"
+        )
+
+    bare = _metric_names(values)
+    composites = _composite_names(values)
+    reported = {f"{prefix}_{name}" for prefix in ("train", "val") for name in ["loss", *bare]}
+    known = reported | set(composites)
+    if isinstance(values["monitor_name"], str):
+        problem = _check_metric_reference("monitor_name", values["monitor_name"], known, bare)
+        if problem:
+            add(problem)
+    for key in ("composite_metrics", "overtraining_conditions"):
+        entries = values.get(key)
+        if not isinstance(entries, (list, tuple)):
+            continue
+        for index, entry in enumerate(entries):
+            if isinstance(entry, (list, tuple)) and len(entry) == 3 and isinstance(entry[1], (list, tuple)):
+                for name in entry[1]:
+                    if isinstance(name, str):
+                        problem = _check_metric_reference(f"{key}[{index}] ('{entry[0]}')", name, known, bare)
+                        if problem:
+                            add(problem)
+    duplicates = sorted({n for n in bare + composites if (bare + composites).count(n) > 1})
+    for name in duplicates:
+        add(Problem("metric names", name, "unique names across native, weighted, custom and composite metrics"))
+
+    var_metric = values["var_metric"]
+    if isinstance(var_metric, str) and var_metric != "loss" and var_metric not in bare:
+        allowed = ["loss", *bare]
+        close = _close(var_metric, allowed)
+        hint = f"did you mean '{close}'?" if close else ""
+        add(
+            Problem(
+                "var_metric",
+                var_metric,
+                "'loss' or the name of a native, weighted or custom metric: " + ", ".join(repr(a) for a in allowed),
+                hint,
+            )
+        )
+
+    input_vars = values["input_vars"]
+    scaling = values["input_scaling"]
+    custom_model = bool({"build_model", "LitModel", "InputHandler"} & provided)
+    if isinstance(scaling, dict):
+        for key, entry in scaling.items():
+            if (
+                isinstance(input_vars, (list, tuple))
+                and isinstance(key, str)
+                and key not in input_vars
+                and not _is_index_key(key)
+            ):
+                close = _close(key, [v for v in input_vars if isinstance(v, str)])
+                hint = f"did you mean '{close}'?" if close else "scalings must refer to variables in input_vars"
+                add(Problem(f"input_scaling[{key!r}]", key, "a variable listed in input_vars", hint))
+            if (
+                not custom_model
+                and isinstance(entry, (tuple, list))
+                and entry
+                and isinstance(entry[0], str)
+                and entry[0] not in BUILTIN_SCALINGS
+            ):
+                add(
+                    Problem(
+                        f"input_scaling[{key!r}]",
+                        entry[0],
+                        "a scale type of the built-in normalisation: " + ", ".join(repr(s) for s in BUILTIN_SCALINGS),
+                    )
+                )
+
+    if values["perform_variable_opt"] is True and input_vars is None and "InputHandler" not in provided:
+        add(
+            Problem(
+                "input_vars",
+                None,
+                "a list of variable names when perform_variable_opt is True "
+                "(the selection needs to know the variables), or a run-config InputHandler",
+            )
+        )
+
+    if values["inputs_file"] is None and not ({"get_inputs", "get_experiment_inputs"} & provided):
+        add(
+            Problem(
+                "inputs_file",
+                None,
+                "the path of the input data file (or a run-config get_inputs / "
+                "get_experiment_inputs that loads the data itself)",
+            )
+        )
+    elif isinstance(values["inputs_file"], str) and not ({"get_inputs", "get_experiment_inputs"} & provided):
+        path = Path(values["inputs_file"])
+        if not path.exists():
+            add(Problem("inputs_file", values["inputs_file"], f"an existing file (looked in {path.resolve().parent})"))
+
+    _check_stage_search_space(values, report)
+
+
+def _is_index_key(key: str) -> bool:
+    return all(part.isdigit() for part in key.split("_"))
+
+
+def _check_stage_search_space(values: dict[str, Any], report: ValidationReport) -> None:
+    space = values["search_space"]
+    if not isinstance(space, dict):
+        return
+    optimizing = [values[k] is True for k in ("perform_variable_opt", "perform_main_hyperopt", "perform_PBT_hyperopt")]
+    if not any(optimizing):
+        for name, entry in space.items():
+            if isinstance(entry, dict):
+                report.problems.append(
+                    Problem(
+                        f"search_space[{name!r}]",
+                        entry,
+                        "a fixed value: with all three perform_* flags False only fixed hyperparameters are trained",
+                    )
+                )
+        return
+    if not values["perform_PBT_hyperopt"]:
+        return
+    only_pbt = optimizing == [False, False, True]
+    for name, entry in space.items():
+        if not isinstance(entry, dict):
+            continue
+        mutatable = entry.get("supports_mutation", name in BUILTIN_MUTATABLE or name.startswith("loss_weight_class_"))
+        conditional = "only" in entry or any(
+            isinstance(entry.get(k), tuple) and len(entry[k]) == 2 and callable(entry[k][1])
+            for k in ("bounds", "values")
+        )
+        if mutatable and conditional:
+            report.problems.append(
+                Problem(
+                    f"search_space[{name!r}]",
+                    entry,
+                    "no conditional bounds/values and no "
+                    "'only' for a hyperparameter tuned by Population Based Training",
+                )
+            )
+        if only_pbt and not mutatable:
+            report.problems.append(
+                Problem(
+                    f"search_space[{name!r}]",
+                    entry,
+                    "a fixed value or 'supports_mutation': True: when only PBT runs, nothing else can be optimized",
+                )
+            )
+
+
+def _run_config_hooks(run_config: RunConfig) -> set[str]:
+    from optima_core.plugins.runconfig import build_run_config_plugin
+
+    if run_config.module is None:
+        return set()
+    return set(build_run_config_plugin(run_config.module).provided)
+
+
+def _with_plugins(
+    values: dict[str, Any], run_config: RunConfig, manager: OptimaPluginManager, report: ValidationReport
+) -> None:
+    add = report.problems.append
+    for error in manager.registry_errors:
+        add(Problem("plugins", "(installed plugins)", "unique component names", error))
+    if manager.run_config_hooks is not None:
+        for hook_problem in manager.run_config_hooks.problems:
+            add(
+                Problem(
+                    hook_problem.hook, "(run-config definition)", "a valid hook implementation", hook_problem.message
+                )
+            )
+        for name in manager.run_config_hooks.ignored_imports:
+            report.warnings.append(
+                f"'{name}' is imported into the run-config, not defined there: it does not replace the built-in hook"
+            )
+    if manager.registry_errors:
+        return
+    backends = manager.backends()
+    model_type = values["model_type"]
+    if isinstance(model_type, str) and model_type not in backends:
+        close = _close(model_type, sorted(backends))
+        hint = f"did you mean '{close}'?" if close else _install_hint(model_type)
+        add(
+            Problem(
+                "model_type",
+                model_type,
+                "a registered backend: " + (", ".join(repr(b) for b in sorted(backends)) or "none installed"),
+                hint,
+            )
+        )
+    elif model_type == "Lightning" and not manager.hook_providers("LitModel"):
+        add(Problem("LitModel", "(not defined)", "a LitModel class in the run-config when model_type is 'Lightning'"))
+    mode = values["variable_optimization_mode"]
+    evaluators = sorted(set(manager.evaluators()) | set(BUILTIN_EVALUATORS))
+    if isinstance(mode, str) and mode not in evaluators:
+        close = _close(mode, evaluators)
+        add(
+            Problem(
+                "variable_optimization_mode",
+                mode,
+                "one of " + ", ".join(repr(e) for e in evaluators),
+                f"did you mean '{close}'?" if close else "",
+            )
+        )
+    if (
+        mode == "custom"
+        and values["perform_variable_opt"]
+        and not manager.hook_providers("evaluate_variable_importance")
+    ):
+        add(
+            Problem(
+                "evaluate_variable_importance",
+                "(not defined)",
+                "a run-config function evaluate_variable_importance when variable_optimization_mode is 'custom'",
+            )
+        )
+
+
+def _install_hint(model_type: str) -> str:
+    lowered = model_type.lower()
+    if lowered in ("keras", "lightning"):
+        return f"install the backend: pip install optima-{lowered}"
+    return ""
+
+
+def validate(run_config: RunConfig, manager: OptimaPluginManager | None = None) -> ValidationReport:
+    """Check everything that can be checked without loading data or starting Ray."""
+    report = ValidationReport()
+    values = run_config.as_dict()
+    _unknown_names(run_config, report)
+    _per_parameter(values, report)
+    report.problems.extend(validate_search_space(values.get("search_space")))
+    _cross_parameter(values, run_config, report)
+    if manager is not None:
+        _with_plugins(values, run_config, manager, report)
+    return report
+
+
+def check(run_config: RunConfig, manager: OptimaPluginManager | None = None) -> ValidationReport:
+    """Validate and raise :class:`ConfigError` listing every problem; return the report (with warnings) if fine."""
+    report = validate(run_config, manager)
+    if report.problems:
+        raise ConfigError(f"The run-config '{run_config.path}'", report.problems)
+    return report

@@ -1,0 +1,318 @@
+"""Build the plugin manager: built-ins, installed plugins (entry-point group ``optima``), then the run-config.
+
+Every entry point is loaded in its own ``try``: a plugin that fails to import or to register is recorded with its
+error and shown by ``optima plugins``; it never takes the CLI down. Environment switches:
+
+* ``OPTIMA_DISABLE_PLUGINS=a,b`` blocks plugins by entry-point or distribution name before they are imported.
+* ``OPTIMA_RAISE_PLUGIN_ERRORS=1`` re-raises load errors instead of recording them (for plugin authors).
+
+There is no global manager: each ``optima`` command (and each test) builds a fresh one with
+:func:`create_plugin_manager`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+import types
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from optima_core import __version__, hookspecs
+from optima_core.plugins.descriptors import (
+    BackendDescriptor,
+    ClusterDescriptor,
+    Descriptor,
+    EvaluatorDescriptor,
+    PlotDescriptor,
+)
+from optima_core.plugins.hooks import Hooks
+from optima_core.plugins.runconfig import RUN_CONFIG_PLUGIN_NAME, RunConfigHooks, build_run_config_plugin
+
+ENTRY_POINT_GROUP = "optima"
+DISABLE_ENV = "OPTIMA_DISABLE_PLUGINS"
+RAISE_ENV = "OPTIMA_RAISE_PLUGIN_ERRORS"
+
+#: The core's own plugins, registered like any other (first, so everything else can override them).
+BUILTIN_PLUGINS: tuple[str, ...] = ("optima_core.builtin.plugin",)
+
+REGISTRATION_HOOKS: dict[str, type[Descriptor]] = {
+    "optima_register_backends": BackendDescriptor,
+    "optima_register_clusters": ClusterDescriptor,
+    "optima_register_variable_importance_evaluators": EvaluatorDescriptor,
+    "optima_register_plots": PlotDescriptor,
+}
+
+
+class PluginError(Exception):
+    """A plugin problem a user must fix (conflicting names, unknown names)."""
+
+
+@dataclass
+class PluginRecord:
+    """What ``optima plugins`` shows for one plugin."""
+
+    name: str
+    distribution: str
+    version: str
+    status: str  # "active", "disabled" or "failed"
+    origin: str  # "builtin", "entry point" or "run-config"
+    error: str = ""
+    hooks: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "status": self.status,
+            "origin": self.origin,
+            "error": self.error,
+            "hooks": list(self.hooks),
+        }
+
+
+def _env_list(variable: str) -> set[str]:
+    return {item.strip() for item in os.environ.get(variable, "").split(",") if item.strip()}
+
+
+def _env_flag(variable: str) -> bool:
+    return os.environ.get(variable, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+class OptimaPluginManager:
+    """pluggy's manager plus the bookkeeping OPTIMA needs: records, named registries, the run-config plugin."""
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self.pm.add_hookspecs(hookspecs)
+        self.records: list[PluginRecord] = []
+        self.run_config_hooks: RunConfigHooks | None = None
+        self._registries: dict[str, dict[str, Descriptor]] | None = None
+        self._registry_errors: list[str] = []
+
+    # -- registration ---------------------------------------------------------------------------------------
+
+    def _hooks_of(self, plugin: object) -> list[str]:
+        return sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or [])
+
+    def register_builtin(self, module_name: str) -> None:
+        """Register one of the core's built-in plugin modules (errors here are bugs and propagate)."""
+        module = importlib.import_module(module_name)
+        self.pm.register(module, name=module_name)
+        self.records.append(
+            PluginRecord(module_name, "optima-core", __version__, "active", "builtin", hooks=self._hooks_of(module))
+        )
+        self._registries = None
+
+    def load_entry_points(self, entry_points: Iterable[metadata.EntryPoint] | None = None) -> None:
+        """Load every plugin of the ``optima`` entry-point group, each in its own ``try``."""
+        blocked = _env_list(DISABLE_ENV)
+        reraise = _env_flag(RAISE_ENV)
+        seen: set[tuple[str, str]] = set()
+        if entry_points is None:
+            entry_points = metadata.entry_points(group=ENTRY_POINT_GROUP)
+        for ep in entry_points:
+            dist_name = ep.dist.name if ep.dist is not None else "?"
+            version = ep.dist.version if ep.dist is not None else "?"
+            if (dist_name, ep.name) in seen:  # the same distribution found twice on sys.path
+                continue
+            seen.add((dist_name, ep.name))
+            if ep.name in blocked or dist_name in blocked:
+                self.pm.set_blocked(ep.name)
+                self.records.append(
+                    PluginRecord(
+                        ep.name, dist_name, version, "disabled", "entry point", error=f"disabled by {DISABLE_ENV}"
+                    )
+                )
+                continue
+            record = PluginRecord(ep.name, dist_name, version, "active", "entry point")
+            self.records.append(record)
+            try:
+                plugin = ep.load()
+                self.pm.register(plugin, name=ep.name)
+                self._reject_unknown_hooks(ep.name, plugin)
+                record.hooks = self._hooks_of(plugin)
+            except Exception as error:
+                if reraise:
+                    raise
+                record.status = "failed"
+                record.error = f"{type(error).__name__}: {error}".strip()
+                record.hooks = []
+                if self.pm.is_registered(self.pm.get_plugin(ep.name)):
+                    self.pm.unregister(name=ep.name)
+        self._registries = None
+
+    def _reject_unknown_hooks(self, name: str, plugin: object) -> None:
+        """Fail a plugin that implements hooks nobody declared (usually a typo), naming the closest real hook."""
+        known = [n for n in dir(self.pm.hook) if not n.startswith("_")]
+        unknown = [caller.name for caller in self.pm.get_hookcallers(plugin) or [] if caller.spec is None]
+        if unknown:
+            self.pm.unregister(plugin)
+            hints = []
+            for hook in unknown:
+                close = difflib.get_close_matches(hook, known, n=1)
+                hints.append(f"'{hook}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+            raise PluginError(f"plugin '{name}' implements unknown hook(s): {', '.join(hints)}")
+
+    def register_run_config(self, module: types.ModuleType) -> RunConfigHooks:
+        """Register the run-config module as the highest-priority plugin and return what it provides."""
+        hooks = build_run_config_plugin(module)
+        if self.pm.get_plugin(RUN_CONFIG_PLUGIN_NAME) is not None:
+            self.pm.unregister(name=RUN_CONFIG_PLUGIN_NAME)
+            self.records = [r for r in self.records if r.origin != "run-config"]
+        self.pm.register(hooks.plugin, name=RUN_CONFIG_PLUGIN_NAME)
+        self.run_config_hooks = hooks
+        self.records.append(
+            PluginRecord(
+                RUN_CONFIG_PLUGIN_NAME,
+                getattr(module, "__file__", None) or module.__name__,
+                "",
+                "active",
+                "run-config",
+                hooks=list(hooks.provided),
+            )
+        )
+        return hooks
+
+    def check_pending(self) -> None:
+        """Raise if any registered plugin implements a hook that has no specification."""
+        self.pm.check_pending()
+
+    # -- named registries ---------------------------------------------------------------------------------------
+
+    def _collect(self) -> dict[str, dict[str, Descriptor]]:
+        if self._registries is not None:
+            return self._registries
+        registries: dict[str, dict[str, Descriptor]] = {hook: {} for hook in REGISTRATION_HOOKS}
+        errors: list[str] = []
+        for hook_name, expected in REGISTRATION_HOOKS.items():
+            caller = getattr(self.pm.hook, hook_name)
+            for impl in reversed(caller.get_hookimpls()):  # registration order, for stable messages
+                provider = self._provider_label(impl.plugin_name)
+                try:
+                    result = impl.function() or []
+                except Exception as error:  # noqa: BLE001 - reported like an import failure
+                    self._mark_failed(impl.plugin_name, f"{hook_name} raised {type(error).__name__}: {error}")
+                    continue
+                for descriptor in result:
+                    if not isinstance(descriptor, expected):
+                        self._mark_failed(
+                            impl.plugin_name,
+                            f"{hook_name} returned {descriptor!r}, expected {expected.__name__} objects",
+                        )
+                        continue
+                    registry = registries[hook_name]
+                    if descriptor.name in registry:
+                        other = registry[descriptor.name]
+                        errors.append(
+                            f"two plugins register a {expected.kind} named '{descriptor.name}': "
+                            f"{other.provider} and {provider}"
+                        )
+                        continue
+                    registry[descriptor.name] = _with_provider(descriptor, provider)
+        self._registries = registries
+        self._registry_errors = errors
+        return registries
+
+    def _provider_label(self, plugin_name: str) -> str:
+        for record in self.records:
+            if record.name == plugin_name:
+                return f"'{record.name}' ({record.distribution})"
+        return f"'{plugin_name}'"
+
+    def _mark_failed(self, plugin_name: str, error: str) -> None:
+        for record in self.records:
+            if record.name == plugin_name:
+                record.status = "failed"
+                record.error = error
+
+    def components(self) -> dict[str, dict[str, Descriptor]]:
+        """Every registered component by kind ('backends', 'clusters', ...), without raising on conflicts."""
+        registries = self._collect()
+        return {
+            hook.removeprefix("optima_register_").replace("variable_importance_", ""): dict(reg)
+            for hook, reg in registries.items()
+        }
+
+    @property
+    def registry_errors(self) -> list[str]:
+        """Conflicts found while collecting named descriptors (empty when all names are unique)."""
+        self._collect()
+        return list(self._registry_errors)
+
+    def _registry(self, hook_name: str) -> dict[str, Descriptor]:
+        registries = self._collect()
+        if self._registry_errors:
+            raise PluginError("; ".join(self._registry_errors))
+        return dict(registries[hook_name])
+
+    def backends(self) -> dict[str, BackendDescriptor]:
+        return self._registry("optima_register_backends")  # type: ignore[return-value]
+
+    def clusters(self) -> dict[str, ClusterDescriptor]:
+        return self._registry("optima_register_clusters")  # type: ignore[return-value]
+
+    def evaluators(self) -> dict[str, EvaluatorDescriptor]:
+        return self._registry("optima_register_variable_importance_evaluators")  # type: ignore[return-value]
+
+    def plots(self) -> dict[str, PlotDescriptor]:
+        return self._registry("optima_register_plots")  # type: ignore[return-value]
+
+    def descriptor(self, kind: str, name: str) -> Descriptor:
+        """Look a component up by name; an unknown name raises an error listing the valid ones."""
+        hook_name = {
+            "backend": "optima_register_backends",
+            "cluster": "optima_register_clusters",
+            "evaluator": "optima_register_variable_importance_evaluators",
+            "plot": "optima_register_plots",
+        }[kind]
+        registry = self._registry(hook_name)
+        if name not in registry:
+            available = ", ".join(repr(n) for n in sorted(registry)) or "none"
+            raise PluginError(f"no {kind} named '{name}' is registered; available: {available}")
+        return registry[name]
+
+    # -- introspection ----------------------------------------------------------------------------------------
+
+    def hook_providers(self, hook_name: str) -> list[str]:
+        """Plugins implementing ``hook_name``, in the order pluggy asks them (the first one wins)."""
+        caller = getattr(self.pm.hook, hook_name)
+        return [impl.plugin_name for impl in reversed(caller.get_hookimpls())]
+
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    @property
+    def hooks(self) -> Hooks:
+        """The typed facade over :attr:`hook`."""
+        return Hooks(self.pm.hook)
+
+
+def _with_provider(descriptor: Descriptor, provider: str) -> Descriptor:
+    from dataclasses import replace
+
+    return replace(descriptor, provider=provider)
+
+
+def create_plugin_manager(
+    *,
+    run_config_module: types.ModuleType | None = None,
+    load_entry_points: bool = True,
+    entry_points: Iterable[metadata.EntryPoint] | None = None,
+) -> OptimaPluginManager:
+    """Build a fresh manager: built-ins, then installed plugins, then (optionally) the run-config."""
+    manager = OptimaPluginManager()
+    for module_name in BUILTIN_PLUGINS:
+        manager.register_builtin(module_name)
+    if load_entry_points:
+        manager.load_entry_points(entry_points)
+    if run_config_module is not None:
+        manager.register_run_config(run_config_module)
+    return manager

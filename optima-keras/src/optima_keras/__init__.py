@@ -1,0 +1,1 @@
+"""OPTIMA keras package."""

@@ -1,0 +1,1 @@
+"""OPTIMA plots package."""

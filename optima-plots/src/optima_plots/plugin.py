@@ -1,0 +1,1 @@
+"""OPTIMA plots plugin: hook implementations registered through the `optima` entry point."""

@@ -1,0 +1,1 @@
+"""OPTIMA slurm package."""

@@ -1,0 +1,1 @@
+"""OPTIMA slurm plugin: hook implementations registered through the `optima` entry point."""
