@@ -32,7 +32,7 @@ $(VENV)/.demo-installed: $(BIN)/python $(PYPROJECTS) constraints.txt
 	touch $@
 
 $(VENV)/.test-installed: $(VENV)/.demo-installed
-	$(PIP) install -q $(CONSTRAINTS) -e "./optima-core[test]" -e ./optima-lightning -e ./optima-keras \
+	$(PIP) install -q $(CONSTRAINTS) -e "./optima-core[test,root]" -e ./optima-lightning -e ./optima-keras \
 		-e ./optima-slurm -e ./optima-plots
 	touch $@
 
