@@ -87,6 +87,7 @@ def InputHandler() -> type | None:  # noqa: N802 - the run-config name
     Called by the orchestrator once per run, before inputs are loaded; the class is instantiated as
     ``InputHandler(run_config)`` and must provide ``get_vars()``, ``set_vars(vars)``, ``get_nonlinear_scaling()``
     and ``copy()``. The core provides the built-in :class:`optima_core.builtin.input_handler.InputHandler`.
+    ``None``: not mine (the next plugin is asked; the core's built-in always answers).
     """
 
 

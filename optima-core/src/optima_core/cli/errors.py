@@ -30,5 +30,7 @@ def user_errors(function: F) -> F:
             return function(*args, **kwargs)
         except (ConfigError, PluginError) as error:
             raise UserError(str(error)) from error
+        except NotImplementedError as error:
+            raise UserError(f"not available in this version of OPTIMA: {error}") from error
 
     return wrapper  # type: ignore[return-value]

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from optima_core.cli.errors import UserError, user_errors
+from optima_core.cli.errors import user_errors
 
 
 def _option(*names: str, **kwargs: Any) -> Any:
@@ -79,6 +79,8 @@ RUN_OPTIONS = [
     _option("--min_cpus_per_ray_node", type=int, default=None, help="Cluster: minimum CPUs per node."),
     _option("--runtime", type=float, default=12.0, show_default=True, help="Cluster: hours to reserve."),
     _option("--exclude", default=None, help="Cluster: comma-separated nodes to avoid."),
+    _option("--resume", is_flag=True, default=False, help="Continue an interrupted run in its output folder."),
+    _option("--address", default=None, help="Join an existing Ray cluster at this address instead of starting one."),
 ]
 
 
@@ -137,7 +139,7 @@ def run_command(config_path: str | None, config_option: str | None, **arguments:
     )
     plan = cluster.plan(request)
     click.echo(f"run-config {path} is valid; resources: {plan.describe()}")
-    raise UserError(
-        "this version of OPTIMA stops here: the training engine is not installed yet "
-        "(use 'optima check' to inspect a run-config)"
-    )
+
+    from optima_core.engine.orchestrator import RunOptions, run
+
+    run(run_config, manager, plan, RunOptions(resume=arguments["resume"], address=arguments["address"]))

@@ -108,7 +108,7 @@ class LocalCluster:
                 Problem("--cpus_per_trial", request.cpus_per_trial, f"at most the {usable} CPU(s) left for trials")
             )
         if problems:
-            raise ConfigError("The command-line arguments", problems)
+            raise ConfigError("The command line", problems)
         concurrent = int(usable // request.cpus_per_trial)
         if request.gpus_per_trial > 0:
             concurrent = min(concurrent, int(request.gpus // request.gpus_per_trial))

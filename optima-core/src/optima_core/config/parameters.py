@@ -205,6 +205,40 @@ PARAMETERS: tuple[Parameter, ...] = (
         c.number(0, min_inclusive=False, allow_inf=True),
         "Duplicate events above this weight relative to the median.",
     ),
+    _P(
+        "inputs_tree_name",
+        None,
+        INPUTS,
+        c.optional(c.string),
+        "ROOT input files: the TTree to read (None: the file's only tree).",
+    ),
+    _P(
+        "target_columns",
+        None,
+        INPUTS,
+        c.optional(
+            c.any_of(
+                c.string,
+                c.sequence_of(c.string, "", min_length=1),
+                text="a column name or a non-empty list of column names",
+            )
+        ),
+        "Target column (binary 0/1) or one-hot columns (None: 'target' or 'targets'; pickles: the 'targets' group).",
+    ),
+    _P(
+        "weight_column",
+        None,
+        INPUTS,
+        c.optional(c.string),
+        "Column holding the event weights (None: 'Weight' or 'weight').",
+    ),
+    _P(
+        "event_number_column",
+        "EventNumber",
+        INPUTS,
+        c.string,
+        "Column holding the event numbers (needed for use_eventNums_splitting).",
+    ),
     # Evaluation
     _P("monitor_name", "val_loss", EVALUATION, c.string, "Target metric of the optimization and of early stopping."),
     _P("monitor_op", "min", EVALUATION, c.one_of("min", "max"), "Minimize or maximize the target metric."),

@@ -44,7 +44,7 @@ def validate_search_space(space: Any) -> list[Problem]:
     for name, entry in space.items():
         where = f"search_space[{name!r}]"
         if not isinstance(name, str):
-            problems.append(Problem(where, name, "hyperparameter names must be strings"))
+            problems.append(Problem(where, name, "a string: hyperparameter names are strings"))
             continue
         if isinstance(entry, dict):
             problems.extend(_validate_entry(where, entry, space))

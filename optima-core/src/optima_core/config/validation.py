@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from optima_core.config.loader import RunConfig, setting_names
-from optima_core.config.parameters import PARAMETERS, PARAMETERS_BY_NAME
+from optima_core.config.parameters import PARAMETERS, PARAMETERS_BY_NAME, Derived
 from optima_core.config.problems import ConfigError, Problem
 from optima_core.config.search_space import validate_search_space
 
@@ -92,7 +92,12 @@ def _unknown_names(run_config: RunConfig, report: ValidationReport) -> None:
             close = _close(name, known)
             if close:
                 report.problems.append(
-                    Problem(name, value, "a known parameter", f"unknown parameter; did you mean '{close}'?")
+                    Problem(
+                        name,
+                        value,
+                        "a known parameter",
+                        f"unknown parameter; did you mean '{close}'? (name a helper constant of your own '_{name}')",
+                    )
                 )
             else:
                 report.extra_names.append(name)
@@ -105,9 +110,13 @@ def _unknown_names(run_config: RunConfig, report: ValidationReport) -> None:
                 report.problems.append(Problem(f"{name} (defaults file)", value, "a known parameter", hint))
 
 
-def _per_parameter(values: dict[str, Any], report: ValidationReport) -> None:
+def _per_parameter(values: dict[str, Any], report: ValidationReport, sources: dict[str, str]) -> None:
+    invalid: set[str] = set()
     for parameter in PARAMETERS:
         value = values.get(parameter.name)
+        derived = parameter.default.source if isinstance(parameter.default, Derived) else None
+        if derived in invalid and sources.get(parameter.name, "").startswith("derived"):
+            continue  # the value was copied from an invalid parameter, which is reported already
         if parameter.required and value is None:
             report.problems.append(
                 Problem(parameter.name, "(not set)", "True or False; this parameter is required in every run-config")
@@ -115,6 +124,7 @@ def _per_parameter(values: dict[str, Any], report: ValidationReport) -> None:
             continue
         expected = parameter.check(value)
         if expected is not None:
+            invalid.add(parameter.name)
             report.problems.append(Problem(parameter.name, value, expected))
 
 
@@ -155,8 +165,9 @@ def _cross_parameter(values: dict[str, Any], run_config: RunConfig, report: Vali
     composites = _composite_names(values)
     reported = {f"{prefix}_{name}" for prefix in ("train", "val") for name in ["loss", *bare]}
     known = reported | set(composites)
+    unprefixed = ["loss", *bare]  # reported only with a 'train_' or 'val_' prefix
     if isinstance(values["monitor_name"], str):
-        problem = _check_metric_reference("monitor_name", values["monitor_name"], known, bare)
+        problem = _check_metric_reference("monitor_name", values["monitor_name"], known, unprefixed)
         if problem:
             add(problem)
     for key in ("composite_metrics", "overtraining_conditions"):
@@ -167,7 +178,7 @@ def _cross_parameter(values: dict[str, Any], run_config: RunConfig, report: Vali
             if isinstance(entry, (list, tuple)) and len(entry) == 3 and isinstance(entry[1], (list, tuple)):
                 for name in entry[1]:
                     if isinstance(name, str):
-                        problem = _check_metric_reference(f"{key}[{index}] ('{entry[0]}')", name, known, bare)
+                        problem = _check_metric_reference(f"{key}[{index}] ('{entry[0]}')", name, known, unprefixed)
                         if problem:
                             add(problem)
     duplicates = sorted({n for n in bare + composites if (bare + composites).count(n) > 1})
@@ -250,8 +261,9 @@ def _is_index_key(key: str) -> bool:
 
 def _check_stage_search_space(values: dict[str, Any], report: ValidationReport) -> None:
     space = values["search_space"]
-    if not isinstance(space, dict):
-        return
+    flags = [values[k] for k in ("perform_variable_opt", "perform_main_hyperopt", "perform_PBT_hyperopt")]
+    if not isinstance(space, dict) or not all(isinstance(flag, bool) for flag in flags):
+        return  # a flag that is not True/False is reported on its own; guessing the stages would add noise
     optimizing = [values[k] is True for k in ("perform_variable_opt", "perform_main_hyperopt", "perform_PBT_hyperopt")]
     if not any(optimizing):
         for name, entry in space.items():
@@ -268,7 +280,7 @@ def _check_stage_search_space(values: dict[str, Any], report: ValidationReport) 
         return
     only_pbt = optimizing == [False, False, True]
     for name, entry in space.items():
-        if not isinstance(entry, dict):
+        if not isinstance(entry, dict) or not isinstance(name, str):  # a non-string name is reported already
             continue
         mutatable = entry.get("supports_mutation", name in BUILTIN_MUTATABLE or name.startswith("loss_weight_class_"))
         conditional = "only" in entry or any(
@@ -374,7 +386,7 @@ def validate(run_config: RunConfig, manager: OptimaPluginManager | None = None) 
     report = ValidationReport()
     values = run_config.as_dict()
     _unknown_names(run_config, report)
-    _per_parameter(values, report)
+    _per_parameter(values, report, run_config.sources)
     report.problems.extend(validate_search_space(values.get("search_space")))
     _cross_parameter(values, run_config, report)
     if manager is not None:

@@ -39,7 +39,7 @@ DISABLE_ENV = "OPTIMA_DISABLE_PLUGINS"
 RAISE_ENV = "OPTIMA_RAISE_PLUGIN_ERRORS"
 
 #: The core's own plugins, registered like any other (first, so everything else can override them).
-BUILTIN_PLUGINS: tuple[str, ...] = ("optima_core.builtin.plugin",)
+BUILTIN_PLUGINS: tuple[str, ...] = ("optima_core.builtin.plugin", "optima_core.inputs.plugin")
 
 REGISTRATION_HOOKS: dict[str, type[Descriptor]] = {
     "optima_register_backends": BackendDescriptor,
@@ -133,6 +133,7 @@ class OptimaPluginManager:
                 continue
             record = PluginRecord(ep.name, dist_name, version, "active", "entry point")
             self.records.append(record)
+            plugin: object = None
             try:
                 plugin = ep.load()
                 self.pm.register(plugin, name=ep.name)
@@ -144,13 +145,16 @@ class OptimaPluginManager:
                 record.status = "failed"
                 record.error = f"{type(error).__name__}: {error}".strip()
                 record.hooks = []
-                if self.pm.is_registered(self.pm.get_plugin(ep.name)):
+                # Only undo this entry point's own registration: the name may belong to another plugin (two
+                # distributions with the same entry-point name), which must stay registered.
+                if plugin is not None and self.pm.get_plugin(ep.name) is plugin:
                     self.pm.unregister(name=ep.name)
         self._registries = None
 
     def _reject_unknown_hooks(self, name: str, plugin: object) -> None:
         """Fail a plugin that implements hooks nobody declared (usually a typo), naming the closest real hook."""
-        known = [n for n in dir(self.pm.hook) if not n.startswith("_")]
+        # Only declared hooks: registering ``plugin`` has just added a caller for each of its unknown hooks too.
+        known = [n for n in dir(self.pm.hook) if not n.startswith("_") and getattr(self.pm.hook, n).spec is not None]
         unknown = [caller.name for caller in self.pm.get_hookcallers(plugin) or [] if caller.spec is None]
         if unknown:
             self.pm.unregister(plugin)
@@ -168,6 +172,7 @@ class OptimaPluginManager:
             self.records = [r for r in self.records if r.origin != "run-config"]
         self.pm.register(hooks.plugin, name=RUN_CONFIG_PLUGIN_NAME)
         self.run_config_hooks = hooks
+        self._registries = None
         self.records.append(
             PluginRecord(
                 RUN_CONFIG_PLUGIN_NAME,
@@ -187,35 +192,45 @@ class OptimaPluginManager:
     # -- named registries ---------------------------------------------------------------------------------------
 
     def _collect(self) -> dict[str, dict[str, Descriptor]]:
+        """Call every registration hook once; a plugin whose registration fails is unregistered as a whole."""
         if self._registries is not None:
             return self._registries
-        registries: dict[str, dict[str, Descriptor]] = {hook: {} for hook in REGISTRATION_HOOKS}
-        errors: list[str] = []
+        offered: list[tuple[str, str, Descriptor]] = []  # (hook, plugin name, descriptor), in registration order
+        failed: dict[str, str] = {}
         for hook_name, expected in REGISTRATION_HOOKS.items():
             caller = getattr(self.pm.hook, hook_name)
-            for impl in reversed(caller.get_hookimpls()):  # registration order, for stable messages
-                provider = self._provider_label(impl.plugin_name)
-                try:
-                    result = impl.function() or []
-                except Exception as error:  # noqa: BLE001 - reported like an import failure
-                    self._mark_failed(impl.plugin_name, f"{hook_name} raised {type(error).__name__}: {error}")
+            for impl in caller.get_hookimpls():  # pluggy lists implementations in registration order
+                if impl.plugin_name in failed:
                     continue
-                for descriptor in result:
-                    if not isinstance(descriptor, expected):
-                        self._mark_failed(
-                            impl.plugin_name,
-                            f"{hook_name} returned {descriptor!r}, expected {expected.__name__} objects",
-                        )
-                        continue
-                    registry = registries[hook_name]
-                    if descriptor.name in registry:
-                        other = registry[descriptor.name]
-                        errors.append(
-                            f"two plugins register a {expected.kind} named '{descriptor.name}': "
-                            f"{other.provider} and {provider}"
-                        )
-                        continue
-                    registry[descriptor.name] = _with_provider(descriptor, provider)
+                try:
+                    result = impl.function()
+                except Exception as error:  # noqa: BLE001 - reported like an import failure
+                    failed[impl.plugin_name] = f"{hook_name} raised {type(error).__name__}: {error}"
+                    continue
+                if result is not None and not isinstance(result, (list, tuple)):
+                    failed[impl.plugin_name] = f"{hook_name} returned {result!r}, expected a list of {expected.__name__} objects"
+                    continue
+                wrong = [d for d in result or [] if not isinstance(d, expected)]
+                if wrong:
+                    failed[impl.plugin_name] = f"{hook_name} returned {wrong[0]!r}, expected {expected.__name__} objects"
+                    continue
+                offered.extend((hook_name, impl.plugin_name, d) for d in result or [])
+        for plugin_name, error in failed.items():
+            self._mark_failed(plugin_name, error)
+        registries: dict[str, dict[str, Descriptor]] = {hook: {} for hook in REGISTRATION_HOOKS}
+        errors: list[str] = []
+        for hook_name, plugin_name, descriptor in offered:
+            if plugin_name in failed:
+                continue
+            registry = registries[hook_name]
+            provider = self._provider_label(plugin_name)
+            if descriptor.name in registry:
+                other = registry[descriptor.name]
+                errors.append(
+                    f"two plugins register a {descriptor.kind} named '{descriptor.name}': {other.provider} and {provider}"
+                )
+                continue
+            registry[descriptor.name] = _with_provider(descriptor, provider)
         self._registries = registries
         self._registry_errors = errors
         return registries
@@ -227,8 +242,13 @@ class OptimaPluginManager:
         return f"'{plugin_name}'"
 
     def _mark_failed(self, plugin_name: str, error: str) -> None:
+        """Record the failure and unregister the plugin, so none of its hooks stays active."""
+        plugin = self.pm.get_plugin(plugin_name)
+        if plugin is not None:
+            self.pm.unregister(plugin)
         for record in self.records:
             if record.name == plugin_name:
+                record.hooks = []
                 record.status = "failed"
                 record.error = error
 

@@ -94,6 +94,10 @@ def _make_caller(name: str, function: Callable[..., Any]) -> tuple[Callable[[dic
             return None, f"it takes more required arguments than the {len(spec_names)} the hook passes"
         return (lambda arguments: function(*[arguments[n] for n in spec_names[:count]])), ""
 
+    if any(p.kind is p.POSITIONAL_ONLY for p in parameters):
+        return None, "it has positional-only parameters ('/'), but the hook passes its arguments by name"
+    if takes_var_positional and not positional and not takes_var_keyword:
+        return None, f"it only takes *args, but the hook passes its arguments by name: {_signature_text(name)}"
     missing = [n for n in required if n not in spec_names]
     if missing:
         return None, (
@@ -144,7 +148,8 @@ def build_run_config_plugin(module: types.ModuleType) -> RunConfigHooks:
         obj = module.__dict__.get(name)
         if obj is None:
             continue
-        if not _defined_in(obj, module):
+        # Imported, not defined here. A plain value (``fit_function = 3``) is not an import: it is checked below.
+        if not _defined_in(obj, module) and (callable(obj) or inspect.ismodule(obj)):
             ignored.append(name)
             continue
         if name in CLASS_HOOKS:
