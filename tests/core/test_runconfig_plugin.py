@@ -365,10 +365,7 @@ def test_finalize_model_calls_every_implementation(tmp_path: Path) -> None:
 def test_positional_only_and_args_only_functions_are_clear_problems(tmp_path):
     from optima_core.plugins.runconfig import build_run_config_plugin
 
-    source = (
-        "def get_inputs(a, b, c, d, /):\n    return 1\n"
-        "def get_training_data(*args):\n    return 2\n"
-    )
+    source = "def get_inputs(a, b, c, d, /):\n    return 1\ndef get_training_data(*args):\n    return 2\n"
     path = tmp_path / "odd_signatures.py"
     path.write_text(source)
     import importlib.util

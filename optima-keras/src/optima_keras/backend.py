@@ -1,13 +1,153 @@
-"""The Keras backend as the engine sees it: its name and the frameworks it needs.
+"""The Keras backend: trains a Keras 3 model with ``model.fit`` inside OPTIMA's epoch loop.
 
-The training interface (build, train one epoch, evaluate, save, restore) is added with the trainable.
+Models come from the ``build_model``/``compile_model`` hooks (the run-config's or the built-in MLP), datasets from
+``build_tensorflow_dataset``, mutations from ``update_model`` + ``compile_model(first_compile=False)``. A Keras
+callback hands each finished epoch to the core. Checkpoints and exported models are ``.keras`` files; Keras
+applies event weights to ``weighted_native_metrics`` itself.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
 
-class KerasBackend:
+import numpy as np
+
+from optima_core.backends import EndOfEpoch, TrainingBackend
+
+CHECKPOINT_FILE = "model.keras"
+
+
+class KerasBackend(TrainingBackend):
     """Trains Keras models for OPTIMA."""
 
     name = "Keras"
+    weights_metrics_natively = True
+    model_suffix = ".keras"
     frameworks = ("keras", "tensorflow")
+
+    def __init__(self, job: Any) -> None:
+        super().__init__(job)
+        self.model: Any = None
+        self._datasets: dict[str, Any] = {}
+
+    def _dataset(self, split: str) -> Any:
+        if split not in self._datasets:
+            job = self.job
+            dataset = job.hooks.build_tensorflow_dataset(
+                ray_dataset=job.data[split], input_handler=job.input_handler, run_config=job.run_config,
+                model_config=job.model_config,
+            )  # fmt: skip
+            if dataset is None:
+                raise RuntimeError("no build_tensorflow_dataset implementation returned a dataset")
+            self._datasets[split] = dataset
+        return self._datasets[split]
+
+    def _metric_objects(self) -> tuple[list[Any], list[Any]]:
+        plan = self.job.metrics
+        native = [cls(name=name, **kwargs) for name, cls, kwargs in plan.native]
+        weighted = [cls(name=name, **kwargs) for name, cls, kwargs in plan.weighted_native]
+        return native, weighted
+
+    def _compile(self, first_compile: bool) -> None:
+        job = self.job
+        native, weighted = self._metric_objects()
+        compiled = job.hooks.compile_model(
+            model=self.model, model_config=job.model_config, metrics=native, weighted_metrics=weighted,
+            input_handler=job.input_handler, train_data=self._dataset("train"), first_compile=first_compile,
+        )  # fmt: skip
+        self.model = compiled if compiled is not None else self.model
+
+    def build(self) -> None:
+        import keras
+
+        job = self.job
+        keras.utils.set_random_seed(job.seed % 2**32)
+        self.model = job.hooks.build_model(
+            model_config=job.model_config, input_handler=job.input_handler, train_data=self._dataset("train")
+        )
+        if self.model is None:
+            raise RuntimeError("no build_model implementation returned a model")
+        self._compile(first_compile=True)
+
+    def restore(self, checkpoint_dir: Path) -> None:
+        import keras
+
+        keras.utils.set_random_seed(self.job.seed % 2**32)
+        self.model = keras.saving.load_model(Path(checkpoint_dir) / CHECKPOINT_FILE)
+        self._compile(first_compile=False)
+
+    def mutate(self, model_config: dict[str, Any]) -> None:
+        job = self.job
+        job.model_config = dict(model_config)
+        updated = job.hooks.update_model(
+            model=self.model, model_config=job.model_config, input_handler=job.input_handler,
+            train_data=self._dataset("train"),
+        )  # fmt: skip
+        self.model = updated if updated is not None else self.model
+        self._compile(first_compile=False)
+
+    def fit(self, initial_epoch: int, max_epochs: int, end_of_epoch: EndOfEpoch) -> None:
+        import keras
+
+        class _EpochCallback(keras.callbacks.Callback):  # type: ignore[misc,name-defined]
+            def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+                renamed = {}
+                for key, value in (logs or {}).items():
+                    renamed[key if key.startswith("val_") else f"train_{key}"] = float(value)
+                if end_of_epoch(epoch, renamed):
+                    self.model.stop_training = True
+
+        callbacks = [_EpochCallback()] + [cls(**kwargs) for cls, kwargs in self.job.run_config.callbacks]
+        train = self._dataset("train").shuffle(64, seed=self.job.seed % 2**32, reshuffle_each_iteration=True)
+        self.model.fit(
+            train,
+            validation_data=self._dataset("val"),
+            epochs=max_epochs,
+            initial_epoch=initial_epoch,
+            callbacks=callbacks,
+            verbose=0,
+        )
+
+    def predict(self, split: str) -> np.ndarray:
+        outputs = [np.asarray(self.model(batch[0], training=False)) for batch in self._dataset(split)]
+        return np.concatenate(outputs) if outputs else np.empty((0,))
+
+    def native_metric_values(self, split: str) -> dict[str, float]:
+        job = self.job
+        native, weighted = self._metric_objects()
+        values: dict[str, float] = {}
+        for group in (native, weighted):
+            if not group:
+                continue
+            result = job.hooks.get_native_metric_values(
+                run_config=job.run_config, native_metrics=group, model_config=job.model_config, model=self.model,
+                dataset_or_dataloader=self._dataset(split), input_handler=job.input_handler,
+            )  # fmt: skip
+            results = list(result) if isinstance(result, (list, tuple)) else [result]
+            values.update({f"{split}_{metric.name}": float(v) for metric, v in zip(group, results, strict=True)})
+        return values
+
+    def loss(self, split: str) -> float:
+        job = self.job
+        return float(
+            job.hooks.get_loss(
+                run_config=job.run_config, model_config=job.model_config, model=self.model,
+                dataset=self._dataset(split), input_handler=job.input_handler,
+            )  # fmt: skip
+        )
+
+    def save_checkpoint(self, directory: Path) -> None:
+        self.model.save(Path(directory) / CHECKPOINT_FILE)
+
+    def export(self, path_without_suffix: Path) -> Path:
+        path = Path(path_without_suffix).with_suffix(self.model_suffix)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.model.save(path)
+        return path
+
+    def get_weights(self) -> Any:
+        return [np.copy(w) for w in self.model.get_weights()]
+
+    def set_weights(self, weights: Any) -> None:
+        self.model.set_weights(weights)

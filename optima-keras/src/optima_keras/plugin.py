@@ -1,9 +1,13 @@
-"""OPTIMA Keras plugin: registers the 'Keras' backend (entry point `optima = keras`).
+"""OPTIMA Keras plugin: registers the 'Keras' backend (entry point `optima = keras`) and its built-in hooks.
 
-Import-light: nothing here imports the framework; it is imported when a Keras model is actually trained.
+Import-light: nothing here imports the framework; each hook imports its implementation when it is first called,
+i.e. when a Keras model is actually trained. The built-in hooks are ``trylast`` so that a run-config or another
+plugin implementing the same hook is asked first.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from optima_core.hookspecs import hookimpl
 from optima_core.plugins.descriptors import BackendDescriptor
@@ -19,3 +23,60 @@ def optima_register_backends() -> list[BackendDescriptor]:
             requires=("keras", "tensorflow"),
         )
     ]
+
+
+@hookimpl(trylast=True)
+def build_tensorflow_dataset(ray_dataset: Any, input_handler: Any, run_config: Any, model_config: Any) -> Any:
+    from optima_keras.data import build_tensorflow_dataset as builtin
+
+    return builtin(ray_dataset, input_handler, run_config, model_config)
+
+
+@hookimpl(trylast=True)
+def build_model(model_config: Any, input_handler: Any, train_data: Any) -> Any:
+    from optima_keras.models import build_model as builtin
+
+    return builtin(model_config, input_handler, train_data)
+
+
+@hookimpl(trylast=True)
+def compile_model(
+    model: Any,
+    model_config: Any,
+    metrics: Any,
+    weighted_metrics: Any,
+    input_handler: Any,
+    train_data: Any,
+    first_compile: bool,
+) -> Any:
+    from optima_keras.compile import compile_model as builtin
+
+    return builtin(model, model_config, metrics, weighted_metrics, input_handler, train_data, first_compile)
+
+
+@hookimpl(trylast=True)
+def update_model(model: Any, model_config: Any, input_handler: Any, train_data: Any) -> Any:
+    from optima_keras.models import update_model as builtin
+
+    return builtin(model, model_config, input_handler, train_data)
+
+
+@hookimpl(trylast=True)
+def get_loss(run_config: Any, model_config: Any, model: Any, dataset: Any, input_handler: Any) -> Any:
+    from optima_keras.evaluation import get_loss as builtin
+
+    return builtin(run_config, model_config, model, dataset, input_handler)
+
+
+@hookimpl(trylast=True)
+def get_native_metric_values(
+    run_config: Any,
+    native_metrics: Any,
+    model_config: Any,
+    model: Any,
+    dataset_or_dataloader: Any,
+    input_handler: Any,
+) -> Any:
+    from optima_keras.evaluation import get_native_metric_values as builtin
+
+    return builtin(run_config, native_metrics, model_config, model, dataset_or_dataloader, input_handler)

@@ -1,13 +1,216 @@
-"""The Lightning backend as the engine sees it: its name and the frameworks it needs.
+"""The Lightning backend: trains a ``LitModel`` with a Lightning ``Trainer`` inside OPTIMA's epoch loop.
 
-The training interface (build, train one epoch, evaluate, save, restore) is added with the trainable.
+The model class comes from the ``LitModel`` hook (the run-config's, or the built-in MLP), the data module from
+the ``DataModule`` hook or :class:`~optima_lightning.data.DefaultDataModule`. One ``Trainer`` runs all epochs; a
+callback hands each finished epoch to the core (which computes metrics, decides on stopping and checkpoints).
+Predictions call ``predict_step`` with whole batches under ``torch.inference_mode()``.
 """
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+from typing import Any
 
-class LightningBackend:
+import numpy as np
+
+from optima_core.backends import EndOfEpoch, TrainingBackend
+
+CHECKPOINT_FILE = "model.ckpt"
+
+
+def _lightning() -> Any:
+    import lightning.pytorch as pl
+
+    return pl
+
+
+class LightningBackend(TrainingBackend):
     """Trains Lightning models for OPTIMA."""
 
     name = "Lightning"
+    weights_metrics_natively = False
+    model_suffix = ".ckpt"
     frameworks = ("lightning", "torch", "torchmetrics")
+
+    def __init__(self, job: Any) -> None:
+        super().__init__(job)
+        self.model: Any = None
+        self.data_module: Any = None
+        self.trainer: Any = None
+        self._resume_from: Path | None = None
+        self._pending_mutation: dict[str, Any] | None = None
+
+    # -- construction -----------------------------------------------------------------------------------------
+
+    def _data_module(self, **datasets: Any) -> Any:
+        from optima_lightning.data import DefaultDataModule
+
+        job = self.job
+        custom = job.hooks.DataModule()
+        if custom is not None:
+            module = custom(run_config=job.run_config, model_config=job.model_config, input_handler=job.input_handler,
+                            **{f"dataset_{k}": datasets.get(k) for k in ("train", "val", "test", "predict")})  # fmt: skip
+        else:
+            module = DefaultDataModule(
+                job.run_config,
+                job.model_config,
+                job.input_handler,
+                **{f"dataset_{k}": v for k, v in datasets.items()},
+                dataset_class=job.hooks.LightningDataset(),
+                loader_class=job.hooks.DataLoader(),
+                seed=job.seed,
+            )
+        module.setup("fit")
+        return module
+
+    def _metric_objects(self, specs: list[tuple[str, Any, dict[str, Any]]]) -> list[tuple[str, Any]]:
+        return [(f"{prefix}{name}", cls(**kwargs)) for prefix in ("train_", "val_") for name, cls, kwargs in specs]
+
+    def _new_model(self, first_prepare: bool) -> None:
+        pl = _lightning()
+        job = self.job
+        pl.seed_everything(job.seed % 2**32, workers=False, verbose=False)
+        lit_model = job.hooks.LitModel()
+        if lit_model is None:
+            raise RuntimeError("no LitModel class is available (define LitModel in the run-config)")
+        self.data_module = self._data_module(**{k: v for k, v in job.data.items() if k in ("train", "val", "test")})
+        self.model = lit_model(
+            model_config=dict(job.model_config),
+            input_vars=job.input_handler.get_vars(),
+            metrics=self._metric_objects(job.metrics.native),
+            weighted_metrics=self._metric_objects(job.metrics.weighted_native),
+        )
+        self.model.prepare(job.input_handler, self.data_module, first_prepare)
+
+    def build(self) -> None:
+        self._new_model(first_prepare=True)
+
+    def restore(self, checkpoint_dir: Path) -> None:
+        import torch
+
+        self._new_model(first_prepare=False)
+        local = Path(self.job.workdir) / "resume.ckpt"
+        local.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(checkpoint_dir) / CHECKPOINT_FILE, local)  # Tune's directory is temporary
+        state = torch.load(local, map_location="cpu", weights_only=False)
+        self.model.load_state_dict(state["state_dict"])
+        self._resume_from = local
+
+    def mutate(self, model_config: dict[str, Any]) -> None:
+        if hasattr(self.model, "update_hyperparameters"):
+            self.model.update_hyperparameters(dict(model_config))
+            self._pending_mutation = dict(model_config)  # the optimizer is restored later, in fit()
+
+    # -- training ---------------------------------------------------------------------------------------------
+
+    def fit(self, initial_epoch: int, max_epochs: int, end_of_epoch: EndOfEpoch) -> None:
+        pl = _lightning()
+        backend = self
+
+        class _EpochCallback(pl.Callback):  # type: ignore[misc,name-defined]
+            def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+                if backend._pending_mutation is not None and hasattr(pl_module, "update_hyperparameters"):
+                    pl_module.update_hyperparameters(backend._pending_mutation)  # now reaches the optimizer too
+                    backend._pending_mutation = None
+
+            def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+                logs = {
+                    k: float(v) for k, v in trainer.callback_metrics.items() if getattr(v, "numel", lambda: 1)() == 1
+                }
+                if end_of_epoch(trainer.current_epoch, logs):
+                    trainer.should_stop = True
+
+        callbacks = [_EpochCallback()] + [cls(**kwargs) for cls, kwargs in self.job.run_config.callbacks]
+        use_gpu = bool(self.job.extra.get("use_gpu"))
+        self.trainer = pl.Trainer(
+            max_epochs=max_epochs,
+            callbacks=callbacks,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            accelerator="gpu" if use_gpu else "cpu",
+            devices=1,
+            use_distributed_sampler=False,
+            default_root_dir=str(self.job.workdir),
+        )
+        self.trainer.fit(
+            self.model, datamodule=self.data_module, ckpt_path=str(self._resume_from) if self._resume_from else None
+        )
+        self._resume_from = None
+
+    # -- evaluation -------------------------------------------------------------------------------------------
+
+    def _prediction_batches(self, split: str) -> Any:
+        if hasattr(self.data_module, "loader"):
+            return self.data_module.loader(split, shuffle=False)
+        separate = self._data_module(predict=self.job.data[split])
+        return separate.predict_dataloader()
+
+    def predict(self, split: str) -> np.ndarray:
+        import torch
+
+        was_training = self.model.training
+        self.model.eval()
+        outputs = []
+        try:
+            with torch.inference_mode():
+                for index, batch in enumerate(self._prediction_batches(split)):
+                    batch = tuple(t.to(self.model.device) for t in batch) if isinstance(batch, (tuple, list)) else batch
+                    outputs.append(self.model.predict_step(batch, index).detach().cpu())
+        finally:
+            self.model.train(was_training)
+        return torch.cat(outputs).numpy() if outputs else np.empty((0,))
+
+    def native_metric_values(self, split: str) -> dict[str, float]:
+        import torch
+
+        if not self.job.metrics.native:
+            return {}
+        predictions = torch.from_numpy(np.ascontiguousarray(self.predict(split)))
+        targets = torch.from_numpy(np.ascontiguousarray(np.asarray(self.job.data[split]["Target"])))
+        if targets.ndim == 2 and targets.shape[1] == 1:
+            predictions, targets = predictions.reshape(-1), targets.reshape(-1)
+        values = {}
+        for name, cls, kwargs in self.job.metrics.native:
+            metric = cls(**kwargs)
+            metric.update(predictions, targets.long() if targets.ndim == 1 else targets.argmax(dim=1))
+            values[f"{split}_{name}"] = float(metric.compute())
+        return values
+
+    def loss(self, split: str) -> float:
+        pl = _lightning()
+        trainer = pl.Trainer(
+            logger=False, enable_progress_bar=False, enable_model_summary=False, accelerator="cpu", devices=1
+        )
+        results = trainer.validate(self.model, dataloaders=self._prediction_batches(split), verbose=False)
+        return float(results[0]["val_loss"])
+
+    # -- persistence ------------------------------------------------------------------------------------------
+
+    def save_checkpoint(self, directory: Path) -> None:
+        self.trainer.save_checkpoint(Path(directory) / CHECKPOINT_FILE)
+
+    def export(self, path_without_suffix: Path) -> Path:
+        import lightning
+        import torch
+
+        path = Path(path_without_suffix).with_suffix(self.model_suffix)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(
+            {
+                "state_dict": self.model.state_dict(),
+                "hyper_parameters": dict(getattr(self.model, "hparams", {})),
+                "pytorch-lightning_version": lightning.__version__,
+            },
+            path,
+        )
+        return path
+
+    def get_weights(self) -> Any:
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def set_weights(self, weights: Any) -> None:
+        self.model.load_state_dict(weights)

@@ -1,4 +1,4 @@
-"""OPTIMA Lightning plugin: registers the 'Lightning' backend (entry point `optima = lightning`).
+"""OPTIMA Lightning plugin: the 'Lightning' backend and the built-in MLP (entry point `optima = lightning`).
 
 Import-light: nothing here imports the framework; it is imported when a Lightning model is actually trained.
 """
@@ -19,3 +19,11 @@ def optima_register_backends() -> list[BackendDescriptor]:
             requires=("lightning", "torch", "torchmetrics"),
         )
     ]
+
+
+@hookimpl(trylast=True)
+def LitModel() -> type:  # noqa: N802 - the run-config name
+    """The built-in MLP, used when neither the run-config nor another plugin provides a LitModel."""
+    from optima_lightning.mlp import LitModel as BuiltinLitModel
+
+    return BuiltinLitModel

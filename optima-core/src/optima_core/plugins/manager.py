@@ -208,11 +208,15 @@ class OptimaPluginManager:
                     failed[impl.plugin_name] = f"{hook_name} raised {type(error).__name__}: {error}"
                     continue
                 if result is not None and not isinstance(result, (list, tuple)):
-                    failed[impl.plugin_name] = f"{hook_name} returned {result!r}, expected a list of {expected.__name__} objects"
+                    failed[impl.plugin_name] = (
+                        f"{hook_name} returned {result!r}, expected a list of {expected.__name__} objects"
+                    )
                     continue
                 wrong = [d for d in result or [] if not isinstance(d, expected)]
                 if wrong:
-                    failed[impl.plugin_name] = f"{hook_name} returned {wrong[0]!r}, expected {expected.__name__} objects"
+                    failed[impl.plugin_name] = (
+                        f"{hook_name} returned {wrong[0]!r}, expected {expected.__name__} objects"
+                    )
                     continue
                 offered.extend((hook_name, impl.plugin_name, d) for d in result or [])
         for plugin_name, error in failed.items():
