@@ -155,7 +155,8 @@ def _cross_parameter(values: dict[str, Any], run_config: RunConfig, report: Vali
             )
 
     grace, max_t, epochs = values["ASHA_grace_period"], values["ASHA_max_t"], values["max_epochs"]
-    if values["use_ASHAScheduler"] and isinstance(grace, int) and isinstance(max_t, int) and grace >= max_t:
+    hpo = values["perform_variable_opt"] is True or values["perform_main_hyperopt"] is True
+    if hpo and values["use_ASHAScheduler"] and isinstance(grace, int) and isinstance(max_t, int) and grace >= max_t:
         report.warnings.append(
             f"ASHA_grace_period={grace} >= ASHA_max_t={max_t}: ASHA will never prune a trial "
             f"(lower ASHA_grace_period, e.g. to {max(1, (epochs if isinstance(epochs, int) else max_t) // 4)})"

@@ -219,8 +219,8 @@ class OptimaPluginManager:
                     )
                     continue
                 offered.extend((hook_name, impl.plugin_name, d) for d in result or [])
-        for plugin_name, error in failed.items():
-            self._mark_failed(plugin_name, error)
+        for plugin_name, message in failed.items():
+            self._mark_failed(plugin_name, message)
         registries: dict[str, dict[str, Descriptor]] = {hook: {} for hook in REGISTRATION_HOOKS}
         errors: list[str] = []
         for hook_name, plugin_name, descriptor in offered:

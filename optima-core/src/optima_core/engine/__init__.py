@@ -1,0 +1,1 @@
+"""Running an optimization: Ray sessions, output folders, Tune trials and the chain of stages."""

@@ -1,0 +1,44 @@
+"""Chain the stages of ``optima run`` and pass each result forward.
+
+The orchestrator only sequences: prepare the output folder, start Ray, build the InputHandler, run the stages the
+run-config asks for, shut Ray down. Each stage is its own module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from optima_core.clusters.local import ResourcePlan
+from optima_core.config.loader import RunConfig
+from optima_core.engine.context import RunContext
+from optima_core.engine.output import prepare_output_folder
+from optima_core.engine.ray_session import ray_session
+from optima_core.training.job import RunReference
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    resume: bool = False
+    address: str | None = None
+
+
+def run(run_config: RunConfig, manager: Any, plan: ResourcePlan, options: RunOptions) -> dict[str, Any]:
+    """Run everything ``run_config`` asks for; returns the summary of the last stage."""
+    output = prepare_output_folder(run_config, resume=options.resume)
+    print(f"Output folder: {output}")
+    reference = RunReference(
+        config_path=str(run_config.path.resolve()) if run_config.path else "",
+        defaults_path=str(run_config.defaults_path.resolve()) if run_config.defaults_path else None,
+    )
+    input_handler = manager.hooks.InputHandler()(run_config)
+    context = RunContext(
+        run_config, manager, plan, output, reference, resume=options.resume, input_handler=input_handler
+    )
+    optimizing = run_config.perform_variable_opt or run_config.perform_main_hyperopt or run_config.perform_PBT_hyperopt
+    with ray_session(plan, options.address):
+        if not optimizing:
+            from optima_core.engine.fixed import train_fixed_hyperparameters
+
+            return train_fixed_hyperparameters(context)
+        raise NotImplementedError("the optimization stages are not available in this version")

@@ -1,0 +1,79 @@
+"""Progress a person can read: one line per finished trial with its metric, the best so far and an ETA.
+
+Replaces Tune's periodic tables (Tune runs with ``verbose=0``); Tune's full logs stay in the output folder.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import Any, TextIO
+
+from ray import tune
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+class ProgressPrinter(tune.Callback):
+    """Prints a line when a trial finishes or fails."""
+
+    def __init__(self, total: int, metric: str, mode: str, label: str = "trial", stream: TextIO | None = None) -> None:
+        self.total = total
+        self.metric = metric
+        self.mode = mode
+        self.label = label
+        self.stream = stream  # resolved when printing: Tune pickles callbacks with the experiment state
+        self.start = time.monotonic()
+        self.done = 0
+        self.failed = 0
+        self.best: tuple[float, str] | None = None
+        self.last: dict[str, dict[str, Any]] = {}
+
+    def on_trial_result(
+        self, iteration: int, trials: list[Any], trial: Any, result: dict[str, Any], **info: Any
+    ) -> None:
+        self.last[trial.trial_id] = result
+
+    def _eta(self) -> str:
+        if self.done == 0 or self.done >= self.total:
+            return ""
+        remaining = (time.monotonic() - self.start) / self.done * (self.total - self.done)
+        return f", ETA {_duration(remaining)}"
+
+    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self.done += 1
+        result = self.last.get(trial.trial_id, {})
+        value = result.get(self.metric)
+        epochs = result.get("epoch", result.get("training_iteration", "?"))
+        epochs = int(epochs) if isinstance(epochs, float) else epochs
+        text = (
+            f"{self.metric}={value:.5g}"
+            if isinstance(value, (int, float)) and math.isfinite(value)
+            else f"{self.metric}={value}"
+        )
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            better = self.best is None or (value < self.best[0] if self.mode == "min" else value > self.best[0])
+            if better:
+                self.best = (float(value), trial.trial_id)
+        best = f"best {self.best[0]:.5g} ({self.best[1]})" if self.best else "no valid result yet"
+        elapsed = _duration(time.monotonic() - self.start)
+        print(
+            f"[{self.done}/{self.total}] {self.label} {trial.trial_id} finished after {epochs} epochs: {text}; "
+            f"{best}; elapsed {elapsed}{self._eta()}",
+            file=self.stream or sys.stdout,
+            flush=True,
+        )
+
+    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self.done += 1
+        self.failed += 1
+        error = getattr(trial, "error_file", None) or ""
+        print(
+            f"[{self.done}/{self.total}] {self.label} {trial.trial_id} FAILED (details: {error})",
+            file=self.stream or sys.stdout,
+            flush=True,
+        )

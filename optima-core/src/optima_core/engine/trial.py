@@ -1,0 +1,133 @@
+"""The function Ray Tune runs for every trial: rebuild the run-config and plugins, train, report, export.
+
+Datasets arrive through ``tune.with_parameters`` (stored once in Ray's object store, read zero-copy by every
+trial on the node). The run-config travels as a :class:`~optima_core.training.job.RunReference` and is loaded
+once per worker process.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from optima_core.training.job import RunReference, TrainingJob, load_reference
+from optima_core.training.loop import TrainingResult, train
+from optima_core.training.metrics import MetricPlan
+from optima_core.training.monitor import MonitorSettings
+
+#: Keys of a trial's config that are OPTIMA's bookkeeping, not hyperparameters.
+FOLD_KEY = "optima_fold"
+SEED_KEY = "optima_seed"
+
+
+class TrainingDivergedError(RuntimeError):
+    """The target metric became NaN or infinite: the trial is marked failed, the run goes on."""
+
+
+@dataclass(frozen=True)
+class TrialSettings:
+    """Everything a trial needs besides its hyperparameters and data."""
+
+    reference: RunReference
+    input_vars: tuple[Any, ...]
+    max_epochs: int
+    fixed_model_config: tuple[tuple[str, Any], ...] = ()
+    use_early_stopping: bool = True
+    use_overtraining_conditions: bool = True
+    checkpoint_frequency: int = 1
+    checkpoint_offset: int = 0
+    export_dir: str | None = None
+    restore_best_weights: bool = False
+    use_gpu: bool = False
+    extra: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+
+
+def build_job(config: dict[str, Any], settings: TrialSettings, data: Any, workdir: Path) -> tuple[TrainingJob, Any]:
+    """The training job of one trial and its plugin manager."""
+    run_config, manager = load_reference(settings.reference)
+    handler_class = manager.hooks.InputHandler()
+    input_handler = handler_class(run_config)
+    input_handler.set_vars(list(settings.input_vars))
+    model_config = dict(settings.fixed_model_config)
+    model_config.update({k: v for k, v in config.items() if not k.startswith("optima_")})
+    monitor = MonitorSettings.from_run_config(
+        run_config,
+        use_early_stopping=settings.use_early_stopping,
+        use_overtraining_conditions=settings.use_overtraining_conditions,
+    )
+    job = TrainingJob(
+        run_config=run_config,
+        model_config=model_config,
+        input_handler=input_handler,
+        data=data,
+        hooks=manager.hooks,
+        metrics=MetricPlan.from_run_config(run_config),
+        monitor=monitor,
+        seed=int(config.get(SEED_KEY, run_config.random_seed)),
+        max_epochs=settings.max_epochs,
+        checkpoint_frequency=settings.checkpoint_frequency,
+        checkpoint_offset=settings.checkpoint_offset,
+        workdir=workdir,
+        extra={"use_gpu": settings.use_gpu, **dict(settings.extra)},
+    )
+    return job, manager
+
+
+def _report_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    return value
+
+
+def write_history(path: Path, history: list[dict[str, Any]]) -> None:
+    columns: list[str] = []
+    for row in history:
+        columns.extend(k for k in row if k not in columns)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(history)
+
+
+def run_trial(config: dict[str, Any], *, settings: TrialSettings, datasets: Any) -> None:
+    """Ray Tune function trainable."""
+    from ray import tune
+
+    fold = config.get(FOLD_KEY)
+    data = datasets[fold] if fold is not None else datasets
+    context = tune.get_context()
+    workdir = Path(context.get_trial_dir()) if context.get_trial_dir() else Path.cwd()
+    job, manager = build_job(config, settings, data, workdir)
+    backend = manager.descriptor("backend", job.run_config.model_type).load()(job)
+
+    def report(metrics: dict[str, Any], checkpoint_dir: Path | None) -> None:
+        clean = {k: _report_value(v) for k, v in metrics.items()}
+        if fold is not None:
+            clean[FOLD_KEY] = fold
+        checkpoint = tune.Checkpoint.from_directory(str(checkpoint_dir)) if checkpoint_dir else None
+        tune.report(clean, checkpoint=checkpoint)
+
+    checkpoint = tune.get_checkpoint()
+    result: TrainingResult
+    if checkpoint is not None:
+        with checkpoint.as_directory() as directory:
+            result = train(job, backend, report, checkpoint_dir=Path(directory),
+                           restore_best_weights=settings.restore_best_weights)  # fmt: skip
+    else:
+        result = train(job, backend, report, restore_best_weights=settings.restore_best_weights)
+
+    if settings.export_dir is not None:
+        export_dir = Path(settings.export_dir)
+        name = f"model_fold{fold}" if fold is not None else "model"
+        backend.export(export_dir / name)
+        write_history(export_dir / f"{name}_history.csv", result.history)
+    backend.close()
+    last = result.history[-1] if result.history else {}
+    target = last.get(job.monitor.monitor_name)
+    if isinstance(target, float) and not math.isfinite(target):
+        raise TrainingDivergedError(f"{job.monitor.monitor_name} became {target} at epoch {result.epochs}")

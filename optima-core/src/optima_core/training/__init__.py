@@ -1,0 +1,1 @@
+"""The backend-agnostic training loop: metrics, early stopping, overtraining, checkpoints, reporting."""
