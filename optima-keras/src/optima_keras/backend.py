@@ -73,8 +73,10 @@ class KerasBackend(TrainingBackend):
     def restore(self, checkpoint_dir: Path) -> None:
         import keras
 
+        from optima_keras.models import load_model  # registers OPTIMA's serialisable classes first
+
         keras.utils.set_random_seed(self.job.seed % 2**32)
-        self.model = keras.saving.load_model(Path(checkpoint_dir) / CHECKPOINT_FILE)
+        self.model = load_model(Path(checkpoint_dir) / CHECKPOINT_FILE)
         self._compile(first_compile=False)
 
     def mutate(self, model_config: dict[str, Any]) -> None:
@@ -117,16 +119,23 @@ class KerasBackend(TrainingBackend):
         job = self.job
         native, weighted = self._metric_objects()
         values: dict[str, float] = {}
-        for group in (native, weighted):
+        for group, dataset in ((native, self._unweighted(split)), (weighted, self._dataset(split))):
             if not group:
                 continue
             result = job.hooks.get_native_metric_values(
                 run_config=job.run_config, native_metrics=group, model_config=job.model_config, model=self.model,
-                dataset_or_dataloader=self._dataset(split), input_handler=job.input_handler,
+                dataset_or_dataloader=dataset, input_handler=job.input_handler,
             )  # fmt: skip
             results = list(result) if isinstance(result, (list, tuple)) else [result]
             values.update({f"{split}_{metric.name}": float(v) for metric, v in zip(group, results, strict=True)})
         return values
+
+    def _unweighted(self, split: str) -> Any:
+        """The split's batches without event weights (native metrics are unweighted by definition)."""
+        dataset = self._dataset(split)
+        if len(dataset.element_spec) == 3:
+            return dataset.map(lambda x, y, w: (x, y))
+        return dataset
 
     def loss(self, split: str) -> float:
         job = self.job
