@@ -91,7 +91,9 @@ def fit_trial(
     """(best epoch, fitted value) of one trial, or the reason it cannot be fitted."""
     frame = trial.frame.copy()
     frame["training_iteration"] = frame["epoch"]
-    to_fit = [metric] + ([n for n in _condition_inputs(conditions) if n != metric] if check_overtraining_with_fit else [])
+    to_fit = [metric] + (
+        [n for n in _condition_inputs(conditions) if n != metric] if check_overtraining_with_fit else []
+    )
     epochs = frame["epoch"].to_numpy(dtype=float)
     fitted: dict[str, np.ndarray] = {}
     for name in to_fit:

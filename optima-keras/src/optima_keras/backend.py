@@ -35,9 +35,11 @@ class KerasBackend(TrainingBackend):
         if split not in self._datasets:
             job = self.job
             dataset = job.hooks.build_tensorflow_dataset(
-                ray_dataset=job.data[split], input_handler=job.input_handler, run_config=job.run_config,
+                ray_dataset=job.data[split],
+                input_handler=job.input_handler,
+                run_config=job.run_config,
                 model_config=job.model_config,
-            )  # fmt: skip
+            )
             if dataset is None:
                 raise RuntimeError("no build_tensorflow_dataset implementation returned a dataset")
             self._datasets[split] = dataset
@@ -53,9 +55,14 @@ class KerasBackend(TrainingBackend):
         job = self.job
         native, weighted = self._metric_objects()
         compiled = job.hooks.compile_model(
-            model=self.model, model_config=job.model_config, metrics=native, weighted_metrics=weighted,
-            input_handler=job.input_handler, train_data=self._dataset("train"), first_compile=first_compile,
-        )  # fmt: skip
+            model=self.model,
+            model_config=job.model_config,
+            metrics=native,
+            weighted_metrics=weighted,
+            input_handler=job.input_handler,
+            train_data=self._dataset("train"),
+            first_compile=first_compile,
+        )
         self.model = compiled if compiled is not None else self.model
 
     def build(self) -> None:
@@ -83,9 +90,11 @@ class KerasBackend(TrainingBackend):
         job = self.job
         job.model_config = dict(model_config)
         updated = job.hooks.update_model(
-            model=self.model, model_config=job.model_config, input_handler=job.input_handler,
+            model=self.model,
+            model_config=job.model_config,
+            input_handler=job.input_handler,
             train_data=self._dataset("train"),
-        )  # fmt: skip
+        )
         self.model = updated if updated is not None else self.model
         self._compile(first_compile=False)
 
@@ -123,9 +132,13 @@ class KerasBackend(TrainingBackend):
             if not group:
                 continue
             result = job.hooks.get_native_metric_values(
-                run_config=job.run_config, native_metrics=group, model_config=job.model_config, model=self.model,
-                dataset_or_dataloader=dataset, input_handler=job.input_handler,
-            )  # fmt: skip
+                run_config=job.run_config,
+                native_metrics=group,
+                model_config=job.model_config,
+                model=self.model,
+                dataset_or_dataloader=dataset,
+                input_handler=job.input_handler,
+            )
             results = list(result) if isinstance(result, (list, tuple)) else [result]
             values.update({f"{split}_{metric.name}": float(v) for metric, v in zip(group, results, strict=True)})
         return values
@@ -141,9 +154,12 @@ class KerasBackend(TrainingBackend):
         job = self.job
         return float(
             job.hooks.get_loss(
-                run_config=job.run_config, model_config=job.model_config, model=self.model,
-                dataset=self._dataset(split), input_handler=job.input_handler,
-            )  # fmt: skip
+                run_config=job.run_config,
+                model_config=job.model_config,
+                model=self.model,
+                dataset=self._dataset(split),
+                input_handler=job.input_handler,
+            )
         )
 
     def save_checkpoint(self, directory: Path) -> None:

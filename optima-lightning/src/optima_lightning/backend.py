@@ -49,8 +49,12 @@ class LightningBackend(TrainingBackend):
         job = self.job
         custom = job.hooks.DataModule()
         if custom is not None:
-            module = custom(run_config=job.run_config, model_config=job.model_config, input_handler=job.input_handler,
-                            **{f"dataset_{k}": datasets.get(k) for k in ("train", "val", "test", "predict")})  # fmt: skip
+            module = custom(
+                run_config=job.run_config,
+                model_config=job.model_config,
+                input_handler=job.input_handler,
+                **{f"dataset_{k}": datasets.get(k) for k in ("train", "val", "test", "predict")},
+            )
         else:
             module = DefaultDataModule(
                 job.run_config,

@@ -74,15 +74,19 @@ def prepare_output_folder(run_config: RunConfig, *, resume: bool) -> Path:
         if not resume:
             raise ConfigError(
                 f"The output folder '{folder}'",
-                ["already holds the results of a run; continue it with 'optima run CONFIG --resume', or set another "
-                 "output_name / output_path"],
-            )  # fmt: skip
+                [
+                    "already holds the results of a run; continue it with 'optima run CONFIG --resume', or set another "
+                    "output_name / output_path"
+                ],
+            )
         if recorded.get("config_sha256") != fingerprint:
             raise ConfigError(
                 f"The output folder '{folder}'",
-                ["was produced by a different run-config (its SHA-256 differs); --resume only continues the same "
-                 "configuration. Use another output_name for the changed config."],
-            )  # fmt: skip
+                [
+                    "was produced by a different run-config (its SHA-256 differs); --resume only continues the same "
+                    "configuration. Use another output_name for the changed config."
+                ],
+            )
         return folder
     if resume:
         raise ConfigError(f"The output folder '{folder}'", ["does not exist: there is nothing to resume"])

@@ -116,8 +116,9 @@ def run_trial(config: dict[str, Any], *, settings: TrialSettings, datasets: Any)
     result: TrainingResult
     if checkpoint is not None:
         with checkpoint.as_directory() as directory:
-            result = train(job, backend, report, checkpoint_dir=Path(directory),
-                           restore_best_weights=settings.restore_best_weights)  # fmt: skip
+            result = train(
+                job, backend, report, checkpoint_dir=Path(directory), restore_best_weights=settings.restore_best_weights
+            )
     else:
         result = train(job, backend, report, restore_best_weights=settings.restore_best_weights)
 

@@ -28,8 +28,14 @@ def run_tuner(
     storage = storage.resolve()
     experiment = storage / name
     if resume and tune.Tuner.can_restore(str(experiment)):
-        tuner = tune.Tuner.restore(str(experiment), trainable=trainable, resume_unfinished=True, resume_errored=False,
-                                   restart_errored=False, param_space=param_space or None)  # fmt: skip
+        tuner = tune.Tuner.restore(
+            str(experiment),
+            trainable=trainable,
+            resume_unfinished=True,
+            resume_errored=False,
+            restart_errored=False,
+            param_space=param_space or None,
+        )
     else:
         run_config = tune.RunConfig(
             name=name,
