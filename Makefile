@@ -39,11 +39,16 @@ $(VENV)/.test-installed: $(VENV)/.demo-installed
 venv-demo: $(VENV)/.demo-installed
 venv-test: $(VENV)/.test-installed
 
+# The demo's output folder is recreated on every run (optima refuses to mix the results of two runs).
+DEMO_OUTPUT := DNN_storage/main_quickstart
+
 demo: venv-demo
 	@mkdir -p .run
-	$(BIN)/optima check examples/quickstart.py
 	$(BIN)/optima plugins
-	$(BIN)/optima run examples/quickstart.py --cpus 2
+	$(BIN)/optima check examples/quickstart.py > .run/quickstart-check.txt && echo "run-config OK (resolved settings: .run/quickstart-check.txt)"
+	rm -rf $(DEMO_OUTPUT)
+	$(BIN)/optima run examples/quickstart.py
+	@echo "Results: $(DEMO_OUTPUT)"
 
 lint: venv-test
 	$(BIN)/ruff check .

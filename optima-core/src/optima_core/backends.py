@@ -81,5 +81,16 @@ class TrainingBackend(ABC):
     def set_weights(self, weights: Any) -> None:
         """Load weights from :meth:`get_weights`."""
 
+    @classmethod
+    @abstractmethod
+    def load_predictor(
+        cls, path: Path, run_config: Any, hooks: Any, input_handler: Any, data: Any
+    ) -> Callable[[np.ndarray], np.ndarray]:
+        """Load an exported model file and return ``predict(inputs) -> outputs`` (batched, no gradients).
+
+        ``data`` is one split dict (``train``/``val``/``test``) the model was trained with, for backends whose
+        models need a data module to be rebuilt.
+        """
+
     def close(self) -> None:  # noqa: B027 - optional hook for backends holding resources
         """Release framework resources held for this model."""

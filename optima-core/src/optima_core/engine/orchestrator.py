@@ -17,6 +17,16 @@ from optima_core.engine.ray_session import ray_session
 from optima_core.training.job import RunReference
 
 
+def _input_vars(context: RunContext) -> list[Any]:
+    """The variables in use; loading the inputs once fills them in when the run-config lists none."""
+    if context.input_handler.get_vars() is None:
+        context.inputs(False)
+    variables = context.input_handler.get_vars()
+    if variables is None:
+        raise RuntimeError("the InputHandler knows no input variables after loading the inputs")
+    return list(variables)
+
+
 @dataclass(frozen=True)
 class RunOptions:
     resume: bool = False
@@ -41,4 +51,21 @@ def run(run_config: RunConfig, manager: Any, plan: ResourcePlan, options: RunOpt
             from optima_core.engine.fixed import train_fixed_hyperparameters
 
             return train_fixed_hyperparameters(context)
-        raise NotImplementedError("the optimization stages are not available in this version")
+        input_vars = _input_vars(context)
+        summary: dict[str, Any] = {}
+        if run_config.perform_variable_opt:
+            raise NotImplementedError(
+                "the input-variable selection stage (perform_variable_opt) is not implemented yet"
+            )
+        if run_config.perform_main_hyperopt:
+            from optima_core.engine.hpo import run_hpo_stage
+
+            stage = run_hpo_stage(
+                context, name="main_hyperopt", num_samples=run_config.num_samples_main, input_vars=input_vars
+            )
+            summary["main_hyperopt"] = stage
+        if run_config.perform_PBT_hyperopt:
+            raise NotImplementedError(
+                "the Population Based Training stage (perform_PBT_hyperopt) is not implemented yet"
+            )
+        return summary

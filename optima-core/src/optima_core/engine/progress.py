@@ -21,9 +21,18 @@ def _duration(seconds: float) -> str:
 class ProgressPrinter(tune.Callback):
     """Prints a line when a trial finishes or fails."""
 
-    def __init__(self, total: int, metric: str, mode: str, label: str = "trial", stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        total: int,
+        metric: str,
+        mode: str,
+        label: str = "trial",
+        stream: TextIO | None = None,
+        metric_label: str | None = None,
+    ) -> None:
         self.total = total
         self.metric = metric
+        self.metric_label = metric_label or metric
         self.mode = mode
         self.label = label
         self.stream = stream  # resolved when printing: Tune pickles callbacks with the experiment state
@@ -50,11 +59,8 @@ class ProgressPrinter(tune.Callback):
         value = result.get(self.metric)
         epochs = result.get("epoch", result.get("training_iteration", "?"))
         epochs = int(epochs) if isinstance(epochs, float) else epochs
-        text = (
-            f"{self.metric}={value:.5g}"
-            if isinstance(value, (int, float)) and math.isfinite(value)
-            else f"{self.metric}={value}"
-        )
+        shown = f"{value:.5g}" if isinstance(value, (int, float)) and math.isfinite(value) else str(value)
+        text = f"{self.metric_label} = {shown}"
         if isinstance(value, (int, float)) and math.isfinite(value):
             better = self.best is None or (value < self.best[0] if self.mode == "min" else value > self.best[0])
             if better:

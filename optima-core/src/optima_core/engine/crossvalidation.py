@@ -1,0 +1,140 @@
+"""Train one set of hyperparameters on every fold (or once), in parallel as Ray Tune trials, and save the models.
+
+Used for fixed hyperparameters and for the trials chosen after each optimization stage. Each model is exported to
+``<models_dir>/model_fold<k>`` (``.keras``/``.ckpt``) next to its per-epoch history, and the ``finalize_model``
+hook is called for it.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from optima_core.engine.context import RunContext
+from optima_core.engine.trial import FOLD_KEY, SEED_KEY, TrialSettings, run_trial
+
+
+@dataclass(frozen=True)
+class FoldPlan:
+    """How to train the models of one hyperparameter set."""
+
+    label: str
+    model_config: dict[str, Any]
+    max_epochs: int
+    use_early_stopping: bool
+    use_overtraining_conditions: bool
+    restore_best_weights: bool
+    crossvalidation: bool = True
+    reuse_seed: bool = False
+    fixed_seed: bool = False
+
+
+@dataclass
+class FoldResults:
+    label: str
+    models_dir: Path
+    model_files: list[Path]
+    values: list[float]
+    failed: list[str]
+    text: str
+
+
+def train_folds(context: RunContext, plan: FoldPlan, models_dir: Path, input_vars: list[Any]) -> FoldResults:
+    """Train ``plan`` on every fold (or once); returns where the models are and the target metric per model."""
+    from ray import tune
+
+    from optima_core.engine.progress import ProgressPrinter
+    from optima_core.engine.tuning import run_tuner
+
+    run_config = context.run_config
+    folds = context.inputs(plan.crossvalidation)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    seeds = context.fold_seeds(len(folds), reuse=plan.reuse_seed, fixed=plan.fixed_seed)
+    settings = TrialSettings(
+        reference=context.reference,
+        input_vars=tuple(input_vars),
+        max_epochs=plan.max_epochs,
+        fixed_model_config=tuple(plan.model_config.items()),
+        use_early_stopping=plan.use_early_stopping,
+        use_overtraining_conditions=plan.use_overtraining_conditions,
+        checkpoint_frequency=run_config.checkpoint_frequency,
+        export_dir=str(models_dir),
+        restore_best_weights=plan.restore_best_weights,
+        use_gpu=context.plan.gpus_per_trial > 0,
+    )
+    if plan.crossvalidation:
+        datasets: Any = dict(enumerate(folds))
+        param_space: dict[str, Any] = {
+            FOLD_KEY: tune.grid_search(list(range(len(folds)))),
+            SEED_KEY: tune.sample_from(lambda config: seeds[config[FOLD_KEY]]),
+        }
+    else:
+        datasets = folds[0]
+        param_space = {SEED_KEY: seeds[0]}
+    resources = {"cpu": context.plan.cpus_per_trial, "gpu": context.plan.gpus_per_trial}
+    trainable = tune.with_resources(tune.with_parameters(run_trial, settings=settings, datasets=datasets), resources)
+    results = run_tuner(
+        trainable,
+        name=f"crossvalidation_{plan.label}",
+        storage=models_dir.parent / "tune",
+        param_space=param_space,
+        tune_config=tune.TuneConfig(
+            num_samples=1, reuse_actors=True, max_concurrent_trials=context.plan.concurrent_trials
+        ),
+        callbacks=[ProgressPrinter(len(folds), run_config.monitor_name, run_config.monitor_op, label="model")],
+        resume=context.resume,
+    )
+    outcome = summarize(results, run_config.monitor_name, run_config.monitor_op, plan.label)
+    suffix = context.manager.descriptor("backend", run_config.model_type).load().model_suffix
+    names = [f"model_fold{k}" for k in range(len(folds))] if plan.crossvalidation else ["model"]
+    model_files = [models_dir / f"{name}{suffix}" for name in names]
+    for index, (name, path) in enumerate(zip(names, model_files, strict=True)):
+        if path.exists():
+            split = tuple(folds[index][s] for s in ("train", "val", "test") if s in folds[index])
+            context.hooks.finalize_model(
+                run_config=run_config,
+                dataset_split=split,
+                results_dir=str(models_dir.parent),
+                model_dir=str(models_dir),
+                model_info={"name": name, "split": index, "config": dict(plan.model_config)},
+                input_handler=context.input_handler,
+            )
+    (models_dir / "results.txt").write_text(outcome["text"] + "\n")
+    return FoldResults(plan.label, models_dir, model_files, outcome["values"], outcome["failed"], outcome["text"])
+
+
+def summarize(results: Any, monitor: str, mode: str, label: str) -> dict[str, Any]:
+    """Best valid value of the target metric per model, and mean ± std over folds."""
+    lines = [f"[{label}]"]
+    values: list[float] = []
+    failed: list[str] = []
+    for result in sorted(results, key=lambda r: r.config.get(FOLD_KEY, 0)):
+        fold = result.config.get(FOLD_KEY)
+        name = f"fold {fold}" if fold is not None else "model"
+        if result.error is not None:
+            failed.append(name)
+            lines.append(f"{name}: FAILED ({type(result.error).__name__}: {result.error})")
+            continue
+        frame = result.metrics_dataframe
+        if frame is None or monitor not in frame:
+            failed.append(name)
+            lines.append(f"{name}: no '{monitor}' reported")
+            continue
+        valid = frame[frame["optima_valid"].astype(bool)] if "optima_valid" in frame else frame
+        column = valid[monitor] if len(valid) else frame[monitor]
+        best_index = column.idxmax() if mode == "max" else column.idxmin()
+        best = float(column.loc[best_index])
+        values.append(best)
+        lines.append(
+            f"{name}: best {monitor} = {best:.6g} at epoch {int(frame.loc[best_index, 'epoch'])} "
+            f"of {int(frame['epoch'].max())}"
+        )
+    if len(values) > 1:
+        lines.append(
+            f"mean ± std over {len(values)} models: {statistics.mean(values):.6g} ± {statistics.stdev(values):.6g}"
+        )
+    text = "\n".join(lines)
+    print(text)
+    return {"values": values, "failed": failed, "text": text}

@@ -1,0 +1,199 @@
+"""An Optuna hyperparameter optimization stage on Ray Tune (the pre-HPO of variable selection, and the main HPO).
+
+Optuna's TPE (independent or multivariate) or random sampling proposes hyperparameters through Ray Tune's
+``OptunaSearch``; ASHA prunes weak trials. The Optuna study is also written to ``optuna_study.db`` (SQLite) in the
+stage folder, so optuna-dashboard can open it. Afterwards the best-value and best-fit trials are selected and
+each is cross-validated.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from optima_core.engine.context import RunContext
+from optima_core.engine.crossvalidation import FoldPlan, FoldResults, train_folds
+from optima_core.engine.trial import TrialSettings, run_trial
+from optima_core.selection import Selection, TrialHistory, best_fit, best_value
+
+TARGET = "optima_target"
+
+
+@dataclass
+class StageResult:
+    name: str
+    folder: Path
+    input_vars: list[Any]
+    best_value: Selection | None = None
+    best_fit: Selection | None = None
+    fit_skipped: dict[str, str] = field(default_factory=dict)
+    crossvalidation: dict[str, FoldResults] = field(default_factory=dict)
+    failed_trials: list[str] = field(default_factory=list)
+
+    def selection(self, use_fit: bool) -> Selection | None:
+        """The best-fit selection if asked for and available, else best-value."""
+        return (self.best_fit or self.best_value) if use_fit else self.best_value
+
+
+def _model_config(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if not k.startswith("optima_")}
+
+
+def histories(results: Any) -> tuple[list[TrialHistory], list[str]]:
+    """Per-trial histories of a ResultGrid, and the ids of failed trials."""
+    found, failed = [], []
+    for result in results:
+        trial_id = str((result.metrics or {}).get("trial_id") or (Path(result.path).name if result.path else "?"))
+        if result.error is not None:
+            failed.append(trial_id)
+        frame = result.metrics_dataframe
+        if frame is not None and len(frame) and "epoch" in frame:
+            found.append(TrialHistory(trial_id, _model_config(result.config), frame))
+    return found, failed
+
+
+def run_hpo_stage(context: RunContext, *, name: str, num_samples: int, input_vars: list[Any]) -> StageResult:
+    """Optimize, select (best-value, best-fit) and cross-validate; everything goes to ``<output>/<name>``."""
+    import optuna
+    from ray import tune
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    from ray.tune.schedulers import ASHAScheduler
+    from ray.tune.search.optuna import OptunaSearch
+
+    from optima_core.engine.progress import ProgressPrinter
+    from optima_core.engine.tuning import run_tuner
+    from optima_core.search.optuna_space import define_by_run, make_sampler
+
+    run_config = context.run_config
+    folder = context.output / name
+    folder.mkdir(parents=True, exist_ok=True)
+    mode = run_config.monitor_op
+    data = context.inputs(False)[0]
+    searcher = OptunaSearch(
+        space=define_by_run(run_config.search_space),
+        metric=TARGET,
+        mode=mode,
+        sampler=make_sampler(
+            run_config.use_TPESampler, run_config.use_multivariate_TPE, run_config.random_seed, num_samples
+        ),
+        study_name=name,
+        storage=optuna.storages.RDBStorage(f"sqlite:///{folder / 'optuna_study.db'}"),
+    )
+    scheduler = None
+    if run_config.use_ASHAScheduler:
+        scheduler = ASHAScheduler(
+            time_attr="epoch",
+            grace_period=run_config.ASHA_grace_period,
+            max_t=run_config.ASHA_max_t,
+            reduction_factor=run_config.ASHA_reduction_factor,
+        )
+    settings = TrialSettings(
+        reference=context.reference,
+        input_vars=tuple(input_vars),
+        max_epochs=run_config.max_epochs,
+        checkpoint_frequency=run_config.checkpoint_frequency,
+        use_gpu=context.plan.gpus_per_trial > 0,
+    )
+    resources = {"cpu": context.plan.cpus_per_trial, "gpu": context.plan.gpus_per_trial}
+    trainable = tune.with_resources(tune.with_parameters(run_trial, settings=settings, datasets=data), resources)
+    print(
+        f"[{name}] {num_samples} trials, up to {context.plan.concurrent_trials} at once "
+        f"({'TPE' if run_config.use_TPESampler else 'random'} sampling{', ASHA pruning' if scheduler else ''})"
+    )
+    results = run_tuner(
+        trainable,
+        name="trials",
+        storage=folder / "tune",
+        param_space={},
+        tune_config=tune.TuneConfig(
+            metric=TARGET,
+            mode=mode,
+            search_alg=searcher,
+            scheduler=scheduler,
+            num_samples=num_samples,
+            reuse_actors=True,
+            max_concurrent_trials=context.plan.concurrent_trials,
+        ),
+        callbacks=[
+            ProgressPrinter(
+                num_samples,
+                TARGET,
+                mode,
+                metric_label=f"{run_config.monitor_name} ({'best' if run_config.optimize_on_best_value else 'last'} valid)",
+            )
+        ],
+        resume=context.resume,
+    )
+    found, failed = histories(results)
+    result = StageResult(name, folder, list(input_vars), failed_trials=failed)
+    monitor = run_config.monitor_name
+    result.best_value = best_value(found, monitor, mode)
+    result.best_fit, result.fit_skipped = best_fit(
+        found,
+        monitor,
+        mode,
+        list(run_config.overtraining_conditions),
+        lambda df, metric, op, conditions: context.hooks.fit_function(
+            df=df, metric_to_fit=metric, metric_to_fit_op=op, overtraining_conditions=conditions
+        ),
+        run_config.fit_min_R_squared,
+        run_config.check_overtraining_with_fit,
+    )
+    write_selection(result, monitor)
+    for selection in (result.best_value, result.best_fit):
+        if selection is None:
+            continue
+        same = result.best_value
+        if (
+            selection.kind == "best-fit"
+            and same is not None
+            and (same.trial_id, same.epoch) == (selection.trial_id, selection.epoch)
+        ):
+            print(f"[{name}] best-fit selects the same trial and epoch as best-value: its models are reused")
+            result.crossvalidation[selection.kind] = result.crossvalidation[same.kind]
+            continue
+        result.crossvalidation[selection.kind] = crossvalidate_selection(context, result, selection)
+    return result
+
+
+def write_selection(result: StageResult, monitor: str) -> None:
+    lines = [f"[{result.name}] trial selection on {monitor}"]
+    for selection in (result.best_value, result.best_fit):
+        if selection is not None:
+            lines.append(selection.describe(monitor))
+            lines.append(f"  hyperparameters: {selection.config}")
+    if result.best_fit is None:
+        reasons = "; ".join(f"{t}: {r}" for t, r in list(result.fit_skipped.items())[:5])
+        lines.append(f"best-fit: no trial could be fitted ({reasons}) -> best-value is used")
+    if result.failed_trials:
+        lines.append(f"failed trials: {', '.join(result.failed_trials)}")
+    text = "\n".join(lines)
+    print(text)
+    (result.folder / "selection.txt").write_text(text + "\n")
+    payload = {
+        s.kind: {"trial": s.trial_id, "epoch": s.epoch, "value": s.value, "config": s.config}
+        for s in (result.best_value, result.best_fit)
+        if s is not None
+    }
+    (result.folder / "selection.json").write_text(json.dumps(payload, indent=2, default=repr))
+
+
+def crossvalidate_selection(context: RunContext, result: StageResult, selection: Selection) -> FoldResults:
+    """Cross-validate one selected trial with the reference's epoch and seed rules."""
+    run_config = context.run_config
+    early = bool(run_config.use_early_stopping_for_crossvalidation)
+    plan = FoldPlan(
+        label=selection.kind.replace("-", "_"),
+        model_config=selection.config,
+        max_epochs=run_config.max_epochs if early else max(int(selection.epoch), 1),
+        use_early_stopping=early,
+        use_overtraining_conditions=bool(run_config.use_OT_conditions_for_crossvalidation),
+        restore_best_weights=early,
+        reuse_seed=bool(run_config.reuse_seed_for_crossvalidation),
+        fixed_seed=bool(run_config.fixed_seed_for_crossvalidation),
+    )
+    print(f"[{result.name}] cross-validating the {selection.kind} trial ({plan.max_epochs} epochs)")
+    return train_folds(context, plan, result.folder / "crossvalidation" / plan.label, result.input_vars)
