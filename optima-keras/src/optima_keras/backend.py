@@ -171,6 +171,20 @@ class KerasBackend(TrainingBackend):
         self.model.save(path)
         return path
 
+    @classmethod
+    def load_predictor(cls, path: Path, run_config: Any, hooks: Any, input_handler: Any, data: Any) -> Any:
+        from optima_keras.models import load_model
+
+        model = load_model(Path(path))
+
+        def predict(inputs: np.ndarray, batch_size: int = 65536) -> np.ndarray:
+            parts = [
+                np.asarray(model(inputs[i : i + batch_size], training=False)) for i in range(0, len(inputs), batch_size)
+            ]
+            return np.concatenate(parts) if parts else np.empty((0,))
+
+        return predict
+
     def get_weights(self) -> Any:
         return [np.copy(w) for w in self.model.get_weights()]
 

@@ -125,6 +125,12 @@ class LightningBackend(TrainingBackend):
                 if end_of_epoch(trainer.current_epoch, logs):
                     trainer.should_stop = True
 
+        if self._resume_from is None and self.trainer is not None and initial_epoch > 0:
+            # A second fit() on the same model continues the first (epoch count and optimizer state); a new
+            # Trainer alone would start again at epoch 0 with a fresh optimizer.
+            self._resume_from = Path(self.job.workdir) / "continue.ckpt"
+            self._resume_from.parent.mkdir(parents=True, exist_ok=True)
+            self.trainer.save_checkpoint(self._resume_from)
         callbacks = [_EpochCallback()] + [cls(**kwargs) for cls, kwargs in self.job.run_config.callbacks]
         use_gpu = bool(self.job.extra.get("use_gpu"))
         self.trainer = pl.Trainer(
@@ -212,6 +218,44 @@ class LightningBackend(TrainingBackend):
             path,
         )
         return path
+
+    @classmethod
+    def load_predictor(cls, path: Path, run_config: Any, hooks: Any, input_handler: Any, data: Any) -> Any:
+        import torch
+
+        from optima_lightning.data import DefaultDataModule
+
+        state = torch.load(Path(path), map_location="cpu", weights_only=False)
+        lit_model = hooks.LitModel()
+        hparams = dict(state.get("hyper_parameters", {}))
+        model = lit_model(
+            model_config=hparams.get("model_config", {}),
+            input_vars=hparams.get("input_vars", input_handler.get_vars()),
+            metrics=[],
+            weighted_metrics=[],
+            **({"num_outputs": hparams["num_outputs"]} if "num_outputs" in hparams else {}),
+        )
+        module = DefaultDataModule(
+            run_config,
+            hparams.get("model_config", {"batch_size": 1024}),
+            input_handler,
+            dataset_train=data.get("train"),
+            dataset_val=data.get("val"),
+        )
+        module.setup("fit")
+        model.prepare(input_handler, module, False)
+        model.load_state_dict(state["state_dict"])
+        model.eval()
+
+        def predict(inputs: np.ndarray, batch_size: int = 65536) -> np.ndarray:
+            outputs = []
+            with torch.inference_mode():
+                for start in range(0, len(inputs), batch_size):
+                    batch = torch.from_numpy(np.ascontiguousarray(inputs[start : start + batch_size], dtype=np.float32))
+                    outputs.append(model.predict_step(batch, 0).cpu())
+            return torch.cat(outputs).numpy() if outputs else np.empty((0,))
+
+        return predict
 
     def get_weights(self) -> Any:
         return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
