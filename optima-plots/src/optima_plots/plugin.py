@@ -18,7 +18,33 @@ def optima_register_plots() -> list[PlotDescriptor]:
             "input_data",
             "optima_plots.inputs:plot_input_distributions",
             "Weighted histograms of every input variable per class, before and after the non-linear scaling.",
-        )
+        ),
+        PlotDescriptor(
+            "output_distributions",
+            "optima_plots.outputs:plot_stacked_outputs",
+            "Model outputs per class: stacked with the event weights, and unit-area per split with ratio panels "
+            "(optima_plots.outputs:plot_normalised_outputs).",
+        ),
+        PlotDescriptor(
+            "roc_curves",
+            "optima_plots.roc:plot_roc_curves",
+            "One-vs-rest ROC curves per output node on every split, AUC in the legend, negative weights excluded.",
+        ),
+        PlotDescriptor(
+            "evaluation",
+            "optima_plots.evaluation:draw_figures",
+            "Every evaluation figure of one model (output distributions and ROC curves) from its predictions.",
+        ),
+        PlotDescriptor(
+            "metric_histories",
+            "optima_plots.search:plot_metric_histories",
+            "The target metric against the epoch for every trial of a search, the best trials highlighted.",
+        ),
+        PlotDescriptor(
+            "search_overview",
+            "optima_plots.search:plot_search",
+            "Parallel coordinates of the hyperparameters of every trial, coloured by the final metric.",
+        ),
     ]
 
 
@@ -46,3 +72,44 @@ def plot_input_data(run_config: Any, dataset: Any, outdir: Any, input_vars_list:
         setting(run_config, "evaluation_class_labels"),
     )
     return True
+
+
+@hookimpl(trylast=True)
+def evaluate(
+    run_config: Any,
+    model_path: Any,
+    model_config: Any,
+    dataset_split: Any,
+    input_handler: Any,
+    fig_dir: Any,
+    native_metrics: Any,
+    weighted_native_metrics: Any,
+    custom_metrics: Any,
+    composite_metrics: Any,
+    class_labels: Any,
+    cpus: Any,
+    print_results: bool,
+    return_unfilled: bool,
+) -> Any:
+    """The built-in evaluation: output distributions, ROC curves, loss and metrics on every split.
+
+    See :mod:`optima_plots.evaluation`; a run-config or plugin ``evaluate`` replaces it.
+    """
+    from optima_plots.evaluation import evaluate as builtin_evaluate
+
+    return builtin_evaluate(
+        run_config=run_config,
+        model_path=model_path,
+        model_config=model_config,
+        dataset_split=dataset_split,
+        input_handler=input_handler,
+        fig_dir=fig_dir,
+        native_metrics=native_metrics,
+        weighted_native_metrics=weighted_native_metrics,
+        custom_metrics=custom_metrics,
+        composite_metrics=composite_metrics,
+        class_labels=class_labels,
+        cpus=cpus,
+        print_results=print_results,
+        return_unfilled=return_unfilled,
+    )

@@ -102,7 +102,58 @@ def train_folds(context: RunContext, plan: FoldPlan, models_dir: Path, input_var
                 input_handler=context.input_handler,
             )
     (models_dir / "results.txt").write_text(outcome["text"] + "\n")
-    return FoldResults(plan.label, models_dir, model_files, outcome["values"], outcome["failed"], outcome["text"])
+    evaluation = evaluate_models(context, plan, folds, model_files, models_dir)
+    text = outcome["text"] + ("\n\n" + evaluation if evaluation else "")
+    return FoldResults(plan.label, models_dir, model_files, outcome["values"], outcome["failed"], text)
+
+
+def evaluate_models(
+    context: RunContext, plan: FoldPlan, folds: list[dict[str, Any]], model_files: list[Path], models_dir: Path
+) -> str:
+    """Call the ``evaluate`` hook for every model; write each result and the average over folds."""
+    from optima_core.evaluation import average_results
+    from optima_core.plugins.active import using_manager
+
+    run_config = context.run_config
+    collected: list[tuple[str, list[float]]] = []
+    with using_manager(context.manager):
+        for index, path in enumerate(model_files):
+            if not path.exists():
+                continue
+            split = tuple(folds[index][s] for s in ("train", "val", "test") if s in folds[index])
+            outcome = context.hooks.evaluate(
+                run_config=run_config,
+                model_path=str(path),
+                model_config=dict(plan.model_config),
+                dataset_split=split,
+                input_handler=context.input_handler,
+                fig_dir=str(models_dir / "plots" / path.stem),
+                native_metrics=list(run_config.native_metrics),
+                weighted_native_metrics=list(run_config.weighted_native_metrics),
+                custom_metrics=list(run_config.custom_metrics),
+                composite_metrics=list(run_config.composite_metrics),
+                class_labels=list(run_config.evaluation_class_labels),
+                cpus=context.plan.cpus_per_trial,
+                print_results=False,
+                return_unfilled=True,
+            )
+            if outcome is None:
+                return ""
+            template, values = outcome
+            collected.append((template, list(values)))
+            (models_dir / f"{path.stem}_evaluation.txt").write_text(template.format(*values) + "\n")
+    if not collected:
+        return ""
+    if len(collected) == 1:
+        text = collected[0][0].format(*collected[0][1])
+    else:
+        spread = "median ± MAD" if run_config.use_median_for_averages else "mean ± std"
+        text = f"Average over {len(collected)} folds ({spread}):\n" + average_results(
+            collected, bool(run_config.use_median_for_averages)
+        )
+    (models_dir / "evaluation.txt").write_text(text + "\n")
+    print(f"[{plan.label}] evaluation: {models_dir / 'evaluation.txt'}")
+    return text
 
 
 def summarize(results: Any, monitor: str, mode: str, label: str) -> dict[str, Any]:

@@ -143,6 +143,7 @@ def run_hpo_stage(context: RunContext, *, name: str, num_samples: int, input_var
         run_config.check_overtraining_with_fit,
     )
     write_selection(result, monitor)
+    plot_search_overview(context, found, folder)
     for selection in (result.best_value, result.best_fit):
         if selection is None:
             continue
@@ -157,6 +158,22 @@ def run_hpo_stage(context: RunContext, *, name: str, num_samples: int, input_var
             continue
         result.crossvalidation[selection.kind] = crossvalidate_selection(context, result, selection)
     return result
+
+
+def plot_search_overview(context: RunContext, found: list[TrialHistory], folder: Path) -> None:
+    """Metric histories of all trials and a parallel-coordinates view of the search (if optima-plots is there)."""
+    import pandas as pd
+
+    run_config = context.run_config
+    plots = context.manager.plots()
+    monitor, mode = run_config.monitor_name, run_config.monitor_op
+    if "metric_histories" in plots and found:
+        plots["metric_histories"].load()(
+            [(t.trial_id, t.frame) for t in found], monitor, folder / "metric_histories", mode=mode
+        )
+    if "search_overview" in plots and found:
+        rows = [{**t.config, "trial_id": t.trial_id, TARGET: float(t.frame[TARGET].iloc[-1])} for t in found]
+        plots["search_overview"].load()(pd.DataFrame(rows), TARGET, mode, folder / "search_overview")
 
 
 def write_selection(result: StageResult, monitor: str) -> None:
