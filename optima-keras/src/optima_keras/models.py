@@ -182,6 +182,11 @@ def update_model(model: keras.Model, model_config: Mapping[str, Any], input_hand
                 layer.kernel.regularizer = regularizer
         elif layer.name.startswith("dropout_") and isinstance(layer, (keras.layers.Dropout, keras.layers.AlphaDropout)):
             layer.rate = rate
+            if rate > 0 and getattr(layer, "seed_generator", None) is None:
+                # Keras only creates a dropout layer's seed generator when built with a positive rate.
+                layer._tracker.unlock()
+                layer.seed_generator = keras.random.SeedGenerator(layer.seed)
+                layer._tracker.lock()
     return model
 
 

@@ -65,6 +65,17 @@ class RunConfig:
     def get(self, name: str, default: Any = None) -> Any:
         return self._values.get(name, default)
 
+    def with_overrides(self, overrides: dict[str, Any]) -> RunConfig:
+        """A copy with some values replaced (the module and paths are shared)."""
+        return RunConfig(
+            {**self._values, **overrides},
+            module=self.module,
+            path=self.path,
+            defaults_path=self.defaults_path,
+            defaults_module=self.defaults_module,
+            sources={**self.sources, **dict.fromkeys(overrides, "override")},
+        )
+
     def as_dict(self) -> dict[str, Any]:
         """Every parameter with its resolved value."""
         return dict(self._values)

@@ -127,6 +127,15 @@ def run_hpo_stage(context: RunContext, *, name: str, num_samples: int, input_var
         ],
         resume=context.resume,
     )
+    return select_and_crossvalidate(context, results, name, folder, input_vars)
+
+
+def select_and_crossvalidate(
+    context: RunContext, results: Any, name: str, folder: Path, input_vars: list[Any]
+) -> StageResult:
+    """Best-value and best-fit selection of a finished stage, its plots, and the cross-validation of both."""
+    run_config = context.run_config
+    mode = run_config.monitor_op
     found, failed = histories(results)
     result = StageResult(name, folder, list(input_vars), failed_trials=failed)
     monitor = run_config.monitor_name

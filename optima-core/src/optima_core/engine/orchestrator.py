@@ -57,15 +57,16 @@ def run(run_config: RunConfig, manager: Any, plan: ResourcePlan, options: RunOpt
             raise NotImplementedError(
                 "the input-variable selection stage (perform_variable_opt) is not implemented yet"
             )
+        previous = None
         if run_config.perform_main_hyperopt:
             from optima_core.engine.hpo import run_hpo_stage
 
-            stage = run_hpo_stage(
+            previous = run_hpo_stage(
                 context, name="main_hyperopt", num_samples=run_config.num_samples_main, input_vars=input_vars
             )
-            summary["main_hyperopt"] = stage
+            summary["main_hyperopt"] = previous
         if run_config.perform_PBT_hyperopt:
-            raise NotImplementedError(
-                "the Population Based Training stage (perform_PBT_hyperopt) is not implemented yet"
-            )
+            from optima_core.engine.pbt import run_pbt_stage
+
+            summary["PBT"] = run_pbt_stage(context, previous=previous, input_vars=input_vars)
         return summary

@@ -20,7 +20,7 @@ def run_tuner(
     tune_config: Any,
     callbacks: list[Any],
     resume: bool,
-    checkpoints_to_keep: int = 2,
+    checkpoints_to_keep: int | None = 2,
 ) -> Any:
     """Fit a Tuner (restoring an interrupted one if ``resume``) and return its ResultGrid."""
     from ray import tune

@@ -31,7 +31,7 @@ def _labels(targets: np.ndarray, predictions: np.ndarray, kwargs: dict[str, Any]
     if _is_multiclass(targets):
         return targets.argmax(axis=1), predictions.argmax(axis=1)
     truth, score = _as_binary(targets, predictions)
-    return truth.astype(int), (score >= float(kwargs.get("threshold", 0.5))).astype(int)
+    return truth.astype(int), (score > float(kwargs.get("threshold", 0.5)))  # as Keras and torchmetrics.astype(int)
 
 
 def _mean(values: np.ndarray, weights: np.ndarray) -> float:

@@ -49,8 +49,8 @@ def load_reference(reference: RunReference) -> tuple[RunConfig, Any]:
     if defaults and not Path(defaults).is_absolute():
         defaults = str(Path(reference.working_directory) / defaults)
     run_config, manager = _load(str(path), defaults, path.stat().st_mtime)
-    for name, value in reference.overrides:
-        setattr(run_config, name, value)
+    if reference.overrides:  # a copy: the cached run-config is shared by every trial of this worker
+        run_config = run_config.with_overrides(dict(reference.overrides))
     return run_config, manager
 
 

@@ -130,5 +130,27 @@ class EpochMonitor:
 
 
 def checkpoint_due(epoch: int, frequency: int, *, first_epoch_offset: int = 0) -> bool:
-    """Whether a checkpoint is written after ``epoch`` (1-based) for a cadence of ``frequency`` epochs."""
-    return frequency > 0 and (epoch - first_epoch_offset) > 0 and (epoch - first_epoch_offset) % frequency == 0
+    """Whether a checkpoint is written after ``epoch`` (1-based): every ``frequency`` epochs from the offset on.
+
+    With ``first_epoch_offset = 0`` that is epochs ``frequency, 2*frequency, ...``; with an offset ``o`` it is
+    ``o, o + frequency, ...`` (Population Based Training's first checkpoint after the burn-in period).
+    """
+    if frequency <= 0 or epoch <= 0 or epoch < first_epoch_offset:
+        return False
+    return (epoch - first_epoch_offset) % frequency == 0
+
+
+def pbt_checkpoint_cadence(
+    checkpoint_frequency: int, perturbation_interval: int, burn_in_period: int
+) -> tuple[int, int]:
+    """(frequency, first-epoch offset) for PBT, which needs a checkpoint at the end of every perturbation interval.
+
+    The frequency becomes the perturbation interval unless that is a multiple of ``checkpoint_frequency``; the
+    first checkpoint comes after ``frequency`` epochs if the burn-in period is a multiple of it, else after the
+    burn-in period. Ray's scheduler perturbs first at ``max(burn_in_period, perturbation_interval)``, so that is
+    the burn-in period used here.
+    """
+    frequency = checkpoint_frequency if perturbation_interval % checkpoint_frequency == 0 else perturbation_interval
+    first_perturbation = max(burn_in_period, perturbation_interval)
+    offset = 0 if first_perturbation % frequency == 0 else first_perturbation
+    return frequency, offset
