@@ -181,7 +181,8 @@ def test_plugins_text() -> None:
     assert lines[0].split() == ["NAME", "DISTRIBUTION", "VERSION", "STATUS", "HOOKS"]
     builtin = next(line for line in lines if line.startswith("optima_core.builtin.plugin"))
     assert builtin.split()[1:4] == ["optima-core", optima_core.__version__, "active"]
-    assert any(line.startswith("clusters: local [") for line in lines)
+    clusters = next(line for line in lines if line.startswith("clusters: "))
+    assert "local ['optima_core.builtin.plugin' (optima-core)]" in clusters
 
 
 def test_plugins_json() -> None:

@@ -55,7 +55,7 @@ def test_builtins_are_registered_as_plugins() -> None:
     builtin = _record(manager, "optima_core.builtin.plugin")
     assert {"InputHandler", "fit_function", "optima_register_clusters"} <= set(builtin.hooks)
     assert "optima_core.builtin.plugin" in manager.hook_providers("InputHandler")
-    assert set(manager.clusters()) == {"local"}
+    assert set(manager.clusters()) == {"local", "custom"}
     assert manager.clusters()["local"].provider == "'optima_core.builtin.plugin' (optima-core)"
 
 
@@ -70,7 +70,7 @@ def test_every_manager_is_fresh() -> None:
 def test_descriptor_lookup_lists_valid_names() -> None:
     manager = create_plugin_manager(load_entry_points=False)
     assert manager.descriptor("cluster", "local").load().__name__ == "LocalCluster"
-    with pytest.raises(PluginError, match=r"no cluster named 'moon' is registered; available: 'local'"):
+    with pytest.raises(PluginError, match=r"no cluster named 'moon' is registered; available: 'custom', 'local'"):
         manager.descriptor("cluster", "moon")
 
 
@@ -219,7 +219,7 @@ def test_registration_hook_returning_a_wrong_type_marks_the_plugin_failed() -> N
     manager = create_plugin_manager(load_entry_points=False)
     manager.pm.register(_plugin("wrong", optima_register_clusters=optima_register_clusters), name="wrong")
     manager.records.append(PluginRecord("wrong", "wrongdist", "0.1", "active", "entry point"))
-    assert set(manager.clusters()) == {"local"}
+    assert set(manager.clusters()) == {"local", "custom"}
     record = _record(manager, "wrong")
     assert record.status == "failed"
     assert "expected ClusterDescriptor objects" in record.error
@@ -269,7 +269,7 @@ def test_duplicate_backend_names_in_memory_plugins() -> None:
     with pytest.raises(PluginError, match="'Keras'"):
         manager.descriptor("backend", "Keras")
     # Other registries are unaffected in what components() shows.
-    assert set(manager.components()["clusters"]) == {"local"}
+    assert set(manager.components()["clusters"]) == {"local", "custom"}
 
 
 def test_unique_backend_names_do_not_conflict() -> None:
@@ -349,7 +349,7 @@ def test_every_registration_hook_feeds_its_registry() -> None:
     manager.pm.register(_EverythingPlugin(), name="toy")
     assert manager.registry_errors == []
     assert manager.backends()["Toy"].requires == ("numpy",)
-    assert set(manager.clusters()) == {"local", "toycluster"}
+    assert set(manager.clusters()) == {"local", "custom", "toycluster"}
     assert manager.evaluators()["permutation"].description == "shuffle without replacement"
     assert sorted(manager.plots()) == ["loss_curve", "roc_curves"]
     assert manager.descriptor("evaluator", "permutation").provider == "'toy'"

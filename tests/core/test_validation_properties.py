@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -89,6 +91,8 @@ def test_any_search_space_validates_without_raising(space: dict, flags: tuple) -
 
 #: Parameters whose default is only valid together with something else (a run-config get_inputs, for inputs_file).
 NEEDS_MORE = {"inputs_file"}
+#: An existing file with an accepted suffix (its content is not read by validation).
+EXISTING_INPUTS = Path(__file__).resolve().parents[2] / "examples" / "data" / "quickstart.parquet"
 
 
 @pytest.mark.parametrize(
@@ -96,7 +100,7 @@ NEEDS_MORE = {"inputs_file"}
 )
 def test_every_builtin_default_is_valid_on_its_own(parameter) -> None:
     """Setting a parameter explicitly to its built-in default never creates a problem about it."""
-    settings_ = {flag: False for flag in FLAGS} | {"perform_main_hyperopt": True, "inputs_file": __file__}
+    settings_ = {flag: False for flag in FLAGS} | {"perform_main_hyperopt": True, "inputs_file": str(EXISTING_INPUTS)}
     if not isinstance(parameter.default, Derived):
         settings_[parameter.name] = parameter.default
     assert _validate(settings_) == []

@@ -250,8 +250,21 @@ def _cross_parameter(values: dict[str, Any], run_config: RunConfig, report: Vali
         )
     elif isinstance(values["inputs_file"], str) and not ({"get_inputs", "get_experiment_inputs"} & provided):
         path = Path(values["inputs_file"])
-        if not path.exists():
+        suffixes = (".pkl", ".pickle", ".parquet", ".pq", ".root")
+        if path.suffix.lower() not in suffixes:
+            add(
+                Problem(
+                    "inputs_file",
+                    values["inputs_file"],
+                    "a file ending in " + ", ".join(suffixes),
+                    "or define get_inputs in the run-config to read other formats",
+                )
+            )
+        elif not path.exists():
             add(Problem("inputs_file", values["inputs_file"], f"an existing file (looked in {path.resolve().parent})"))
+        tree = values.get("inputs_tree_name")
+        if tree is not None and path.suffix.lower() != ".root":
+            report.warnings.append(f"inputs_tree_name={tree!r} is ignored: inputs_file is not a ROOT file")
 
     _check_stage_search_space(values, report)
 
