@@ -20,6 +20,9 @@ import lightning.pytorch as pl
 import numpy as np
 import torch
 
+#: Batch size of the built-in loaders for validation, testing and prediction (one forward pass per 64k events).
+EVALUATION_BATCH_SIZE = 65536
+
 
 def as_tensor(array: Any) -> torch.Tensor:
     """A float32/int64 tensor sharing memory with ``array`` where possible (read-only arrays are never written)."""
@@ -109,7 +112,10 @@ class DefaultDataModule(pl.LightningDataModule):
             return torch.utils.data.DataLoader(
                 prepared, batch_size=int(self.model_config["batch_size"]), shuffle=shuffle
             )
-        return TensorBatches(prepared, int(self.model_config["batch_size"]), shuffle, seed=self.seed)
+        batch_size = int(self.model_config["batch_size"])
+        if split != "train":  # evaluation needs no small batches: the losses and metrics are weighted means
+            batch_size = max(batch_size, EVALUATION_BATCH_SIZE)
+        return TensorBatches(prepared, batch_size, shuffle, seed=self.seed)
 
     def train_dataloader(self) -> Any:
         return self.loader("train", shuffle=True)

@@ -1,4 +1,4 @@
-"""Hook implementations the core provides: the InputHandler, the history fit, and the local cluster."""
+"""Hook implementations the core provides: the InputHandler, the history fit, the local and custom clusters."""
 
 from __future__ import annotations
 
@@ -29,5 +29,10 @@ def optima_register_clusters() -> list[ClusterDescriptor]:
             "local",
             "optima_core.clusters.local:LocalCluster",
             "This machine: Ray is started and stopped by optima run.",
-        )
+        ),
+        ClusterDescriptor(
+            "custom",
+            "optima_core.clusters.custom:custom_cluster",
+            "A CustomCluster class loaded from --cluster_config FILE.",
+        ),
     ]

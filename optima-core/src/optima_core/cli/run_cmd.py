@@ -126,7 +126,15 @@ def run_command(config_path: str | None, config_option: str | None, **arguments:
     for warning in report.warnings:
         click.echo(click.style("warning: ", fg="yellow") + warning, err=True)
 
-    cluster = manager.descriptor("cluster", arguments["cluster"]).load()()
+    factory = manager.descriptor("cluster", arguments["cluster"]).load()
+    # --cluster_config belongs to non-local clusters ('custom': the CustomCluster file; 'slurm': a site file).
+    uses_config = arguments["cluster_config"] and arguments["cluster"] != "local"
+    cluster = factory(cluster_config=arguments["cluster_config"]) if uses_config else factory()
+    from optima_core.clusters.base import Cluster
+
+    if isinstance(cluster, Cluster):
+        _submit(cluster, run_config, Path(path), arguments)
+        return
     request = ResourceRequest(
         cpus=arguments["cpus"],
         gpus=arguments["gpus"],
@@ -143,3 +151,35 @@ def run_command(config_path: str | None, config_option: str | None, **arguments:
     from optima_core.engine.orchestrator import RunOptions, run
 
     run(run_config, manager, plan, RunOptions(resume=arguments["resume"], address=arguments["address"]))
+
+
+def _submit(cluster: Any, run_config: Any, config_path: Path, arguments: dict[str, Any]) -> None:
+    """Describe the run as a cluster job and submit it; the job runs the optimization on the cluster's nodes."""
+    run_arguments = {
+        key: arguments[key]
+        for key in ("cpus_per_trial", "gpus_per_trial", "frac_cpus_reserved", "max_pending_trials", "resume")
+    }
+    run_arguments["config"] = str(config_path.resolve())
+    run_arguments["defaults"] = str(Path(arguments["defaults"]).resolve()) if arguments["defaults"] else None
+    run_arguments["cluster"] = arguments["cluster"]
+    run_arguments["cluster_config"] = (
+        str(Path(arguments["cluster_config"]).resolve()) if arguments["cluster_config"] else None
+    )
+    setup_file = run_config.get("path_to_setup_file")
+    job = cluster.job_class(
+        name=arguments["name"],
+        workers=arguments["workers"],
+        cpus=arguments["cpus"],
+        cpus_per_worker=arguments["cpus_per_worker"],
+        gpus_per_worker=arguments["gpus_per_worker"],
+        min_cpus_per_ray_node=arguments["min_cpus_per_ray_node"],
+        fixed_ray_node_size=arguments["fixed_ray_node_size"],
+        mem_per_cpu=arguments["mem_per_cpu"],
+        runtime=arguments["runtime"],
+        exclude=arguments["exclude"],
+        path_to_setup_file=str(Path(setup_file).resolve()) if setup_file else None,
+        log_path=str(Path("logs") / f"{arguments['name']}.log"),
+        run_arguments=run_arguments,
+    )
+    job_id = cluster.submit(job)
+    click.echo(f"submitted job {job_id} to cluster '{cluster.name}'; log: {job.log_path}")
