@@ -50,6 +50,9 @@ def histories(results: Any) -> tuple[list[TrialHistory], list[str]]:
             failed.append(trial_id)
         frame = result.metrics_dataframe
         if frame is not None and len(frame) and "epoch" in frame:
+            # A trial resumed from an older checkpoint than it had reached reports some epochs twice: the last
+            # report of an epoch is the one the trial's model continued from.
+            frame = frame.drop_duplicates(subset="epoch", keep="last").reset_index(drop=True)
             found.append(TrialHistory(trial_id, _model_config(result.config), frame))
     return found, failed
 

@@ -23,8 +23,13 @@ def run_tuner(
     checkpoints_to_keep: int | None = 2,
 ) -> Any:
     """Fit a Tuner (restoring an interrupted one if ``resume``) and return its ResultGrid."""
+    import os
+
     from ray import tune
 
+    # Tune saves the experiment state (trial statuses, latest checkpoints) at most every 10 s by default: a run
+    # killed within that window re-ran trials that had already finished. Save it at most a second late instead.
+    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "1")
     storage = storage.resolve()
     experiment = storage / name
     if resume and tune.Tuner.can_restore(str(experiment)):
