@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from optima_core.config.problems import ConfigError
+from optima_core.engine.errors import OptimizationFailedError
 from optima_core.plugins.manager import PluginError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,6 +30,8 @@ def user_errors(function: F) -> F:
         try:
             return function(*args, **kwargs)
         except (ConfigError, PluginError) as error:
+            raise UserError(str(error)) from error
+        except OptimizationFailedError as error:
             raise UserError(str(error)) from error
         except NotImplementedError as error:
             raise UserError(f"not available in this version of OPTIMA: {error}") from error

@@ -15,6 +15,7 @@ from typing import Any
 
 from optima_core.engine.context import RunContext
 from optima_core.engine.crossvalidation import FoldPlan, FoldResults, train_folds
+from optima_core.engine.errors import OptimizationFailedError
 from optima_core.engine.trial import TrialSettings, run_trial
 from optima_core.selection import Selection, TrialHistory, best_fit, best_value
 
@@ -41,6 +42,19 @@ def _model_config(config: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in config.items() if not k.startswith("optima_")}
 
 
+def _checkpointed_history(result: Any) -> Any:
+    """The full history stored in a trial's latest checkpoint (PBT trials lose rows in Tune's results)."""
+    import pandas as pd
+
+    from optima_core.training.loop import STATE_FILE, load_state
+
+    checkpoint = getattr(result, "checkpoint", None)
+    if checkpoint is None or not (Path(checkpoint.path) / STATE_FILE).exists():
+        return None
+    rows = load_state(Path(checkpoint.path))["history"]
+    return pd.DataFrame(rows) if rows else None
+
+
 def histories(results: Any) -> tuple[list[TrialHistory], list[str]]:
     """Per-trial histories of a ResultGrid, and the ids of failed trials."""
     found, failed = [], []
@@ -48,7 +62,9 @@ def histories(results: Any) -> tuple[list[TrialHistory], list[str]]:
         trial_id = str((result.metrics or {}).get("trial_id") or (Path(result.path).name if result.path else "?"))
         if result.error is not None:
             failed.append(trial_id)
-        frame = result.metrics_dataframe
+        frame = _checkpointed_history(result)
+        if frame is None or (result.metrics_dataframe is not None and len(result.metrics_dataframe) > len(frame)):
+            frame = result.metrics_dataframe
         if frame is not None and len(frame) and "epoch" in frame:
             # A trial resumed from an older checkpoint than it had reached reports some epochs twice: the last
             # report of an epoch is the one the trial's model continued from.
@@ -140,6 +156,10 @@ def select_and_crossvalidate(
     run_config = context.run_config
     mode = run_config.monitor_op
     found, failed = histories(results)
+    if not found:
+        raise OptimizationFailedError(
+            f"[{name}] none of the {len(failed)} trials reported a result; see the error files under {folder / 'tune'}"
+        )
     result = StageResult(name, folder, list(input_vars), failed_trials=failed)
     monitor = run_config.monitor_name
     result.best_value = best_value(found, monitor, mode)
