@@ -45,6 +45,11 @@ def optima_register_plots() -> list[PlotDescriptor]:
             "optima_plots.search:plot_search",
             "Parallel coordinates of the hyperparameters of every trial, coloured by the final metric.",
         ),
+        PlotDescriptor(
+            "variable_selection",
+            "optima_plots.variable_selection:plot_variable_selection",
+            "The target metric of the input-variable selection per iteration, each dropped variable named.",
+        ),
     ]
 
 

@@ -54,9 +54,10 @@ def run(run_config: RunConfig, manager: Any, plan: ResourcePlan, options: RunOpt
         input_vars = _input_vars(context)
         summary: dict[str, Any] = {}
         if run_config.perform_variable_opt:
-            raise NotImplementedError(
-                "the input-variable selection stage (perform_variable_opt) is not implemented yet"
-            )
+            from optima_core.variable_selection import perform_variable_selection
+
+            input_vars = perform_variable_selection(context, input_vars)
+            summary["variable_selection"] = input_vars
         previous = None
         if run_config.perform_main_hyperopt:
             from optima_core.engine.hpo import run_hpo_stage

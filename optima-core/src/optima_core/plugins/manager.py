@@ -39,7 +39,11 @@ DISABLE_ENV = "OPTIMA_DISABLE_PLUGINS"
 RAISE_ENV = "OPTIMA_RAISE_PLUGIN_ERRORS"
 
 #: The core's own plugins, registered like any other (first, so everything else can override them).
-BUILTIN_PLUGINS: tuple[str, ...] = ("optima_core.builtin.plugin", "optima_core.inputs.plugin")
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "optima_core.builtin.plugin",
+    "optima_core.inputs.plugin",
+    "optima_core.variable_selection.plugin",
+)
 
 REGISTRATION_HOOKS: dict[str, type[Descriptor]] = {
     "optima_register_backends": BackendDescriptor,

@@ -1,0 +1,39 @@
+"""The interface of a variable-importance evaluator, as registered through ``optima_register_variable_importance_evaluators``.
+
+An :class:`~optima_core.plugins.descriptors.EvaluatorDescriptor` names a class (lazily, ``"module:Class"``). The
+stage instantiates it once per selection with the :class:`~optima_core.variable_selection.session.SelectionSession`
+and calls :meth:`Evaluator.evaluate` once per iteration. A third-party evaluator may subclass :class:`Evaluator`
+or just provide the same methods; ``evaluate`` may also return a plain ``{label: values}`` dict or a
+``(values, models_by_label)`` tuple like the run-config hook ``evaluate_variable_importance``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from optima_core.variable_selection.session import EvaluationOutcome, SelectionSession
+
+
+class Evaluator:
+    """Base class: evaluates variable sets; may change phase after a rejected iteration (hybrid)."""
+
+    name = "evaluator"
+
+    def __init__(self, session: SelectionSession) -> None:
+        self.session = session
+
+    @property
+    def phase(self) -> str:
+        """Shown in the progress lines and the table (the evaluator's name, or hybrid's current phase)."""
+        return self.name
+
+    def num_repeats(self) -> int:
+        return int(self.session.run_config.num_repeats)
+
+    def evaluate(self, variable_sets: dict[str, list[Any]], num_repeats: int, iteration: str) -> EvaluationOutcome:
+        """Metric values ``[folds, repeats]`` per label; ``iteration`` names a folder for anything written."""
+        raise NotImplementedError
+
+    def on_rejected(self) -> bool:
+        """Called after a rejected iteration; True if the evaluator switched phase and the stage should revert."""
+        return False

@@ -1,0 +1,99 @@
+"""The target metric of the variable selection (``var_metric``), computed from predictions for every backend.
+
+``'loss'`` is the event-weighted cross-entropy of the predictions (binary for one output, categorical for
+one-hot targets), computed here with NumPy: the original asked the backend for its loss, which did not work with
+Lightning. The built-in MLPs of both backends are trained with exactly this loss; a run-config model trained with
+another loss is still judged by cross-entropy (use a named metric to judge it by something else).
+Any other name is looked up among the run-config's ``native_metrics`` (evaluated with unit weights),
+``weighted_native_metrics`` (with the ``Weight`` column) and ``custom_metrics`` (called as
+``metric((inputs, targets, weights), predictions)`` on the whole validation set).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from optima_core.metrics.weighted import evaluate_weighted
+
+EPSILON = 1e-7
+
+
+def weighted_cross_entropy(targets: np.ndarray, predictions: np.ndarray, weights: np.ndarray | None) -> float:
+    """Event-weighted mean cross-entropy; binary for one output column, categorical otherwise."""
+    y = np.asarray(targets, dtype=np.float64)
+    p = np.clip(np.asarray(predictions, dtype=np.float64), EPSILON, 1.0 - EPSILON)
+    n = len(y)
+    y, p = y.reshape(n, -1), p.reshape(n, -1)
+    if y.shape[1] == 1:
+        per_event = -(y * np.log(p) + (1.0 - y) * np.log(1.0 - p))[:, 0]
+    else:
+        per_event = -(y * np.log(p)).sum(axis=1)
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
+    total = w.sum()
+    return float((per_event * w).sum() / total) if total != 0 else float("nan")
+
+
+@dataclass(frozen=True)
+class TargetMetric:
+    """``var_metric`` resolved: its name, kind ('loss', 'native', 'weighted', 'custom') and how to compute it."""
+
+    name: str
+    kind: str
+    function: Callable[[Any, np.ndarray], float]
+
+    def __call__(self, data: Any, predictions: np.ndarray) -> float:
+        return float(self.function(data, predictions))
+
+    def descriptor(self) -> Any:
+        """What the hooks receive as ``metric``: ``'loss'`` or the run-config's ``(name, spec)`` entry."""
+        return self.name if self.kind == "loss" else (self.name, self.kind)
+
+
+def _weights(data: Mapping[str, Any]) -> np.ndarray | None:
+    weights = data.get("Weight") if hasattr(data, "get") else None
+    return None if weights is None else np.asarray(weights)
+
+
+def _native(metric_class: Any, kwargs: dict[str, Any], weighted: bool) -> Callable[[Any, np.ndarray], float]:
+    """A (weighted) native metric from predictions, via the NumPy implementations of :mod:`optima_core.metrics`."""
+
+    def compute(data: Mapping[str, Any], predictions: np.ndarray) -> float:
+        weights = _weights(data) if weighted else None
+        if weights is None:
+            weights = np.ones(len(predictions))
+        return evaluate_weighted(metric_class, kwargs, data["Target"], predictions, weights)
+
+    return compute
+
+
+def resolve_metric(run_config: Any) -> TargetMetric:
+    """The :class:`TargetMetric` named by ``run_config.var_metric``; a clear error for an unknown name."""
+    name = str(run_config.var_metric)
+    if name == "loss":
+        return TargetMetric(
+            "loss", "loss", lambda data, pred: weighted_cross_entropy(data["Target"], pred, _weights(data))
+        )
+    for kind, entries in (("native", run_config.native_metrics), ("weighted", run_config.weighted_native_metrics)):
+        for entry_name, spec in entries or []:
+            if entry_name == name:
+                return TargetMetric(name, kind, _native(spec[0], dict(spec[1]), weighted=kind == "weighted"))
+    for entry_name, function in run_config.custom_metrics or []:
+        if entry_name == name:
+
+            def custom(data: Mapping[str, Any], pred: np.ndarray, function: Any = function) -> float:
+                batch: tuple[Any, ...] = (data["Input"], data["Target"])
+                if data.get("Weight") is not None:
+                    batch += (data["Weight"],)
+                return float(np.asarray(function(batch, pred)).reshape(()))
+
+            return TargetMetric(name, "custom", custom)
+    known = [n for n, _ in [*(run_config.native_metrics or []), *(run_config.weighted_native_metrics or [])]]
+    known += [n for n, _ in run_config.custom_metrics or []]
+    raise ValueError(
+        f"var_metric '{name}' is neither 'loss' nor a native, weighted native or custom metric of the run-config "
+        f"(known: {', '.join(repr(k) for k in ['loss', *known])})"
+    )

@@ -1,0 +1,118 @@
+"""The ``retrain`` evaluator: new fold models for every candidate set, all trained in one parallel Tune run.
+
+Every (candidate set, repeat, fold) is one Ray Tune trial of the selected trial's fold plan (same hyperparameters,
+same epochs, early-stopping rules of the cross-validation). The trainable does not select input columns itself, so
+each candidate's fold datasets are restricted to its variables once per iteration (one ``Input`` copy per set and
+split) and handed to Tune with ``tune.with_parameters`` (stored once in the object store). Repeats use different
+seeds; no intermediate checkpoints are written. The metric is then computed from the predictions of the exported models on the validation folds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from optima_core.engine.trial import FOLD_KEY, SEED_KEY, TrialSettings, run_trial
+from optima_core.variable_selection.base import Evaluator
+from optima_core.variable_selection.session import EvaluationOutcome, ModelEntry
+
+RUN_KEY = "optima_varset_run"
+
+
+def selection_trial(
+    config: dict[str, Any], *, settings_by_run: dict[int, TrialSettings], datasets_by_run: dict[int, Any]
+) -> None:
+    """Tune trainable: the trial of one (set, repeat) on one fold (``config[FOLD_KEY]``)."""
+    run = int(config[RUN_KEY])
+    run_trial(config, settings=settings_by_run[run], datasets=datasets_by_run[run])
+
+
+class RetrainEvaluator(Evaluator):
+    name = "retrain"
+
+    def evaluate(self, variable_sets: dict[str, list[Any]], num_repeats: int, iteration: str) -> EvaluationOutcome:
+        from ray import tune
+
+        from optima_core.engine.progress import ProgressPrinter
+        from optima_core.engine.tuning import run_tuner
+
+        session = self.session
+        context, run_config, plan = session.context, session.run_config, session.plan
+        folds = len(session.folds)
+        base = session.folder / "retrain" / iteration
+        seeds = context.fold_seeds(folds, reuse=plan.reuse_seed, fixed=plan.fixed_seed)
+        template = TrialSettings(
+            reference=context.reference,
+            input_vars=(),
+            max_epochs=plan.max_epochs,
+            fixed_model_config=tuple(plan.model_config.items()),
+            use_early_stopping=plan.use_early_stopping,
+            use_overtraining_conditions=plan.use_overtraining_conditions,
+            checkpoint_frequency=0,  # no intermediate checkpoints: only the final model is used (and exported)
+            restore_best_weights=plan.restore_best_weights,
+            use_gpu=context.plan.gpus_per_trial > 0,
+        )
+        settings_by_run: dict[int, TrialSettings] = {}
+        datasets_by_run: dict[int, Any] = {}
+        runs: dict[int, tuple[str, int, Path]] = {}
+        seed_of: dict[tuple[int, int], int] = {}
+        for label, variables in variable_sets.items():
+            datasets = {fold: session.fold_split(fold, variables) for fold in range(folds)}  # once per set
+            for repeat in range(num_repeats):
+                run = len(runs)
+                export = base / _folder_name(label) / f"repeat{repeat}"
+                export.mkdir(parents=True, exist_ok=True)
+                runs[run] = (label, repeat, export)
+                settings_by_run[run] = replace(template, input_vars=tuple(variables), export_dir=str(export))
+                datasets_by_run[run] = datasets
+                for fold in range(folds):
+                    seed_of[(run, fold)] = int(seeds[fold]) + 7919 * repeat
+        trainable = tune.with_resources(
+            tune.with_parameters(selection_trial, settings_by_run=settings_by_run, datasets_by_run=datasets_by_run),
+            {"cpu": context.plan.cpus_per_trial, "gpu": context.plan.gpus_per_trial},
+        )
+        total = len(runs) * folds
+        run_tuner(
+            trainable,
+            name="trials",
+            storage=base / "tune",
+            param_space={
+                RUN_KEY: tune.grid_search(list(runs)),
+                FOLD_KEY: tune.grid_search(list(range(folds))),
+                SEED_KEY: tune.sample_from(lambda config: seed_of[(config[RUN_KEY], config[FOLD_KEY])]),
+            },
+            tune_config=tune.TuneConfig(
+                num_samples=1, reuse_actors=True, max_concurrent_trials=context.plan.concurrent_trials
+            ),
+            callbacks=[ProgressPrinter(total, run_config.monitor_name, run_config.monitor_op, label="model")],
+            resume=False,
+        )
+        suffix = context.manager.descriptor("backend", run_config.model_type).load().model_suffix
+        entries: dict[tuple[str, int], list[ModelEntry]] = {}
+        for label, repeat, export in runs.values():
+            kept_vars = tuple(variable_sets[label])
+            entries[(label, repeat)] = [
+                ModelEntry(export / f"model_fold{fold}{suffix}", kept_vars, fold) for fold in range(folds)
+            ]
+        existing = [e for models in entries.values() for e in models if e.path.exists()]
+        for entry in existing:
+            session.predictor(entry)
+        scores = session.run_parallel(
+            [partial(session.score, e, session.fold_data(e.fold, e.input_vars)) for e in existing]
+        )
+        score_of = {e.path: s for e, s in zip(existing, scores, strict=True)}
+        values = {label: np.full((folds, num_repeats), np.nan) for label in variable_sets}
+        for (label, repeat), models in entries.items():
+            for entry in models:
+                values[label][entry.fold, repeat] = score_of.get(entry.path, np.nan)
+        kept = {label: entries[(label, 0)] for label in variable_sets}
+        session.forget_predictors(session.models)
+        return EvaluationOutcome(values, kept)
+
+
+def _folder_name(label: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in label)[:80] or "set"

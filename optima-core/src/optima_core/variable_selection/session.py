@@ -1,0 +1,135 @@
+"""What evaluators work with: the fold datasets, the current fold models, the target metric, and helpers.
+
+The fold datasets (all variables the selection started with) are loaded once by the run; evaluators never re-read
+them. :meth:`SelectionSession.fold_data` restricts a fold to a variable set by selecting ``Input`` columns (one
+copy of the ``Input`` matrix per call; the other columns are shared).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from optima_core.engine.context import RunContext
+from optima_core.engine.crossvalidation import FoldPlan
+from optima_core.inputs.dataset import EventData
+from optima_core.variable_selection.metric import TargetMetric
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One fold model: the saved file, the variables it takes (in order) and its fold."""
+
+    path: Path
+    input_vars: tuple[Any, ...]
+    fold: int
+
+
+@dataclass
+class EvaluationOutcome:
+    """Metric values per variable-set label (``[folds, repeats]``), and optionally new models per label."""
+
+    values: dict[str, np.ndarray]
+    models: dict[str, list[ModelEntry]] | None = None
+
+
+def restrict(data: EventData, variables: list[Any] | tuple[Any, ...]) -> EventData:
+    """``data`` with only the ``Input`` columns of ``variables``, in that order (other columns shared)."""
+    if list(variables) == list(data.variables):
+        return data
+    missing = [v for v in variables if v not in data.variables]
+    if missing:
+        raise KeyError(f"variables {missing} are not in the dataset (it has {data.variables})")
+    index = [data.variables.index(v) for v in variables]
+    return EventData({**data.arrays(), "Input": data["Input"][:, index]}, list(variables), data.meta)
+
+
+@dataclass
+class SelectionSession:
+    """Shared state of one variable selection."""
+
+    context: RunContext
+    folds: list[dict[str, EventData]]
+    all_vars: list[Any]
+    model_config: dict[str, Any]
+    plan: FoldPlan
+    metric: TargetMetric
+    models: list[ModelEntry]
+    folder: Path
+    _predictors: dict[Path, Callable[[np.ndarray], np.ndarray]] = field(default_factory=dict)
+
+    @property
+    def run_config(self) -> Any:
+        return self.context.run_config
+
+    @property
+    def hooks(self) -> Any:
+        return self.context.hooks
+
+    @property
+    def cpus(self) -> int:
+        return max(int(self.context.plan.cpus), 1)
+
+    def handler_for(self, variables: list[Any] | tuple[Any, ...]) -> Any:
+        handler = self.context.input_handler.copy()
+        handler.set_vars(list(variables))
+        return handler
+
+    def fold_data(self, fold: int, variables: list[Any] | tuple[Any, ...], split: str = "val") -> EventData:
+        return restrict(self.folds[fold][split], variables)
+
+    def fold_split(self, fold: int, variables: list[Any] | tuple[Any, ...]) -> dict[str, EventData]:
+        return {name: restrict(data, variables) for name, data in self.folds[fold].items()}
+
+    def models_with_inputs(self, models: list[ModelEntry] | None = None) -> list[tuple[str, list[Any], EventData]]:
+        """The reference's ``models_with_inputs``: ``(model_path, input_vars, validation_dataset)`` per fold."""
+        return [(str(m.path), list(m.input_vars), self.fold_data(m.fold, m.input_vars)) for m in models or self.models]
+
+    def predictor(self, entry: ModelEntry) -> Callable[[np.ndarray], np.ndarray]:
+        """``predict(inputs)`` of a fold model, loaded once per file through its backend."""
+        if entry.path not in self._predictors:
+            from optima_core.engine.models import load_predictor
+            from optima_core.plugins.active import using_manager
+
+            split = self.fold_split(entry.fold, entry.input_vars)
+            with using_manager(self.context.manager):
+                self._predictors[entry.path] = load_predictor(
+                    self.run_config,
+                    entry.path,
+                    self.handler_for(entry.input_vars),
+                    tuple(split[s] for s in ("train", "val", "test") if s in split),
+                )
+        return self._predictors[entry.path]
+
+    def forget_predictors(self, keep: list[ModelEntry]) -> None:
+        """Drop loaded models no longer in use (retrained models of candidates that were not kept)."""
+        wanted = {m.path for m in keep}
+        for path in [p for p in self._predictors if p not in wanted]:
+            del self._predictors[path]
+
+    def score(self, entry: ModelEntry, data: EventData) -> float:
+        """The target metric of ``entry``'s model on ``data`` (whose Input columns are ``entry.input_vars``)."""
+        predictions = np.asarray(self.predictor(entry)(data["Input"]))
+        value = self.metric(data, predictions)
+        return value if np.isfinite(value) else float("nan")
+
+    def run_parallel(self, tasks: Sequence[Callable[[], float]]) -> list[float]:
+        """Run ``tasks`` on a thread pool as wide as the CPUs of the run (the numerical work releases the GIL)."""
+        if len(tasks) <= 1:
+            return [task() for task in tasks]
+        with ThreadPoolExecutor(max_workers=min(self.cpus, len(tasks))) as pool:
+            return list(pool.map(lambda task: task(), tasks))
+
+    def baseline(self, models: list[ModelEntry] | None = None) -> np.ndarray:
+        """The metric of the current fold models on their unmodified validation data, ``[folds, 1]``."""
+        models = models or self.models
+        for entry in models:
+            self.predictor(entry)  # load sequentially: framework imports are not thread-safe
+        values = self.run_parallel([partial(self.score, m, self.fold_data(m.fold, m.input_vars)) for m in models])
+        return np.asarray(values, dtype=float)[:, None]

@@ -1,0 +1,224 @@
+"""The input-variable selection stage: backward elimination on the cross-validated models of the pre-HPO.
+
+:func:`perform_variable_selection` is what the orchestrator calls: pre-HPO (``variable_opt_hyperopt``), then
+:func:`run_variable_selection`, then the InputHandler and the loaded inputs are restricted to the selected variables
+for the stages that follow. Output goes to ``<output>/variable_selection/``. The decision rules and statistics are
+documented in :mod:`optima_core.variable_selection.decision`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from optima_core.engine.context import RunContext
+from optima_core.engine.crossvalidation import FoldPlan
+from optima_core.variable_selection.decision import Estimate, Iteration, SelectionState
+from optima_core.variable_selection.evaluators import normalize_outcome
+from optima_core.variable_selection.metric import resolve_metric
+from optima_core.variable_selection.report import name, progress_line, write_outputs
+from optima_core.variable_selection.retrain import RetrainEvaluator
+from optima_core.variable_selection.session import ModelEntry, SelectionSession, restrict
+
+STAGE_FOLDER = "variable_selection"
+PRE_HPO_NAME = "variable_opt_hyperopt"
+
+
+@dataclass
+class VariableSelectionResult:
+    """The selected variables (model-input order), the dropped ones in drop order, and the full record."""
+
+    selected: list[Any]
+    dropped: list[Any]
+    state: SelectionState
+    folder: Path
+    iterations: list[Iteration] = field(default_factory=list)
+
+
+def fold_plan(context: RunContext, selection: Any) -> FoldPlan:
+    """The cross-validation plan of the selected trial (the same rules as the pre-HPO's cross-validation)."""
+    run_config = context.run_config
+    early = bool(run_config.use_early_stopping_for_crossvalidation)
+    return FoldPlan(
+        label="variable_selection",
+        model_config=dict(selection.config),
+        max_epochs=run_config.max_epochs if early else max(int(selection.epoch), 1),
+        use_early_stopping=early,
+        use_overtraining_conditions=bool(run_config.use_OT_conditions_for_crossvalidation),
+        restore_best_weights=early,
+        reuse_seed=bool(run_config.reuse_seed_for_crossvalidation),
+        fixed_seed=bool(run_config.fixed_seed_for_crossvalidation),
+    )
+
+
+def _best_label(estimates: dict[str, Estimate], op: str) -> str:
+    finite = {label: e for label, e in estimates.items() if np.isfinite(e.value)}
+    if not finite:
+        raise RuntimeError("every candidate variable set failed to evaluate (no finite metric value)")
+    pick = min if op == "min" else max
+    return pick(finite, key=lambda label: finite[label].value)
+
+
+def start_values(session: SelectionSession, mode: str) -> np.ndarray:
+    """The metric with every variable, measured the way the decisions will be measured.
+
+    When decisions use retrained models (re-evaluation by retraining, or the ``retrain`` evaluator), the start set
+    is retrained the same way (same seeds, same number of repeats), so that the paired comparisons see the same
+    training noise on both sides. Otherwise the cross-validated models are evaluated as they are.
+    """
+    run_config = session.run_config
+    if run_config.reevaluate_candidate_to_drop and run_config.retrain_for_reevaluation:
+        repeats = int(run_config.num_repeats_for_reevaluation)
+    elif mode == "retrain":
+        repeats = int(run_config.num_repeats)
+    else:
+        return session.baseline()
+    print(f"[variable selection] retraining the start set ({repeats} repeat(s)) for a like-for-like reference")
+    outcome = RetrainEvaluator(session).evaluate({"start": list(session.all_vars)}, repeats, "start")
+    return outcome.values["start"]
+
+
+def run_variable_selection(context: RunContext, pre_hpo: Any) -> VariableSelectionResult:
+    """Backward elimination starting from the fold models of the pre-HPO's selected trial."""
+    run_config = context.run_config
+    use_fit = bool(run_config.use_fit_results_for_varOpt)
+    selection = pre_hpo.selection(use_fit)
+    if selection is None:
+        raise RuntimeError(f"[{pre_hpo.name}] no trial could be selected: the variable selection needs a trained model")
+    folds_result = pre_hpo.crossvalidation.get(selection.kind)
+    if folds_result is None:
+        raise RuntimeError(f"[{pre_hpo.name}] the {selection.kind} trial was not cross-validated")
+    missing = [p.name for p in folds_result.model_files if not p.exists()]
+    if missing:
+        raise RuntimeError(f"[{pre_hpo.name}] fold models missing (training failed?): {', '.join(missing)}")
+    all_vars = list(pre_hpo.input_vars)
+    folder = context.output / STAGE_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    session = SelectionSession(
+        context=context,
+        folds=context.inputs(True),
+        all_vars=all_vars,
+        model_config=dict(selection.config),
+        plan=fold_plan(context, selection),
+        metric=resolve_metric(run_config),
+        models=[ModelEntry(path, tuple(all_vars), k) for k, path in enumerate(folds_result.model_files)],
+        folder=folder,
+    )
+    mode = str(run_config.variable_optimization_mode)
+    evaluator = context.manager.descriptor("evaluator", mode).load()(session)
+    use_median = bool(run_config.use_median_for_averages)
+    state = SelectionState(
+        all_vars=all_vars,
+        start=Estimate.from_values(start_values(session, mode), use_median),
+        criterion=str(run_config.acceptance_criterion),
+        op=str(run_config.var_metric_op),
+        max_rel_change=float(run_config.max_rel_change),
+        patience=int(run_config.var_opt_patience),
+        use_median=use_median,
+    )
+    print(
+        f"[variable selection] {len(all_vars)} variables, evaluator '{mode}', metric '{session.metric.name}' "
+        f"({state.op}), criterion '{state.criterion}'; {selection.kind} trial {selection.trial_id}; "
+        f"start value {state.start.describe()}"
+    )
+    # The fold models of every accepted set (a revert must go back to models that take the reverted set).
+    models_of: dict[tuple[Any, ...], list[ModelEntry]] = {tuple(state.remaining): list(session.models)}
+    number = 0
+    while not state.finished:
+        number += 1
+        sets = context.hooks.create_variable_sets_to_try(
+            model_config=dict(session.model_config),
+            models_with_inputs=session.models_with_inputs(),
+            metric=session.metric.descriptor(),
+            all_vars=list(all_vars),
+            vars_remaining=list(state.remaining),
+        )
+        if not sets:
+            print("[variable selection] no variable sets left to try")
+            break
+        sets = {str(label): list(variables) for label, variables in sets.items()}
+        phase = evaluator.phase
+        outcome = normalize_outcome(
+            evaluator.evaluate(sets, evaluator.num_repeats(), f"iteration{number}"), list(sets), len(session.folds)
+        )
+        estimates = {label: Estimate.from_values(outcome.values[label], use_median) for label in sets}
+        chosen = _best_label(estimates, state.op)
+        estimate, models = estimates[chosen], (outcome.models or {}).get(chosen)
+        reevaluated = bool(run_config.reevaluate_candidate_to_drop)
+        if reevaluated:
+            again = RetrainEvaluator(session) if run_config.retrain_for_reevaluation else evaluator
+            redo = normalize_outcome(
+                again.evaluate(
+                    {chosen: sets[chosen]}, int(run_config.num_repeats_for_reevaluation), f"iteration{number}_reeval"
+                ),
+                [chosen],
+                len(session.folds),
+            )
+            estimate = Estimate.from_values(redo.values[chosen], use_median)
+            models = (redo.models or {}).get(chosen) or models
+        iteration = state.decide(
+            Iteration(
+                number=number,
+                remaining_before=list(state.remaining),
+                candidates={label: (sets[label], estimates[label]) for label in sets},
+                chosen=chosen,
+                dropped=[v for v in state.remaining if v not in sets[chosen]],
+                estimate=estimate,
+                accepted=False,
+                reason="",
+                phase=phase,
+                reevaluated=reevaluated,
+            )
+        )
+        if iteration.accepted:
+            if models:
+                session.models = list(models)  # later shuffles use the models trained without the dropped variables
+                session.forget_predictors(session.models)
+            models_of[tuple(state.remaining)] = list(session.models)
+        print(progress_line(iteration, len(state.remaining)))
+        if not iteration.accepted and evaluator.on_rejected():
+            to_best = bool(run_config.hybrid_revert_to_best_before_switch)
+            remaining = state.revert(to_best)
+            session.models = models_of.get(tuple(remaining), session.models)
+            print(
+                f"[variable selection] switching to '{evaluator.phase}'; reverted to the "
+                f"{'best' if to_best else 'last accepted'} set ({len(remaining)} variables)"
+            )
+    selected = state.result(bool(run_config.choose_best_var_set))
+    dropped: list[Any] = []
+    for it in state.iterations:
+        dropped.extend(v for v in it.dropped if v not in selected and v not in dropped)
+    write_outputs(folder, state, session.metric.name, use_median, selected, dropped, context.manager.plots())
+    print(
+        f"[variable selection] selected {len(selected)} of {len(all_vars)} variables: "
+        f"{', '.join(name(v) for v in selected)}; dropped: {', '.join(name(v) for v in dropped) or 'none'}"
+    )
+    return VariableSelectionResult(selected, dropped, state, folder, list(state.iterations))
+
+
+def apply_selection(context: RunContext, selected: list[Any]) -> None:
+    """Restrict the InputHandler and the already loaded inputs to ``selected`` (no data is re-read)."""
+    context.input_handler.set_vars(list(selected))
+    # RunContext caches the loaded folds; later stages must see only the selected columns.
+    for key, folds in list(context._inputs.items()):
+        context._inputs[key] = [{split: restrict(data, selected) for split, data in fold.items()} for fold in folds]
+
+
+def perform_variable_selection(context: RunContext, input_vars: list[Any]) -> list[Any]:
+    """The orchestrator's entry point: pre-HPO, backward elimination, then use only the selected variables.
+
+    Returns the selected variables; afterwards ``context.input_handler.get_vars()`` and ``context.inputs(...)``
+    hold only them, so the main HPO and PBT need nothing else.
+    """
+    from optima_core.engine.hpo import run_hpo_stage
+
+    run_config = context.run_config
+    pre_hpo = run_hpo_stage(
+        context, name=PRE_HPO_NAME, num_samples=int(run_config.num_samples_variableOpt), input_vars=list(input_vars)
+    )
+    result = run_variable_selection(context, pre_hpo)
+    apply_selection(context, result.selected)
+    return result.selected

@@ -1,0 +1,184 @@
+"""The selection stage on one shared pre-HPO: a third-party evaluator by name, the custom hook, shuffle, output.
+
+One pre-HPO (2 trials + 3-fold cross-validation of the small Lightning MLP) is trained per module; every test then
+runs only the selection on its fold models (no retraining: ``reevaluate_candidate_to_drop = False``).
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from vs_helpers import INFORMATIVE, NOISE, VARIABLES, make_context, write_run_config
+
+pytestmark = [pytest.mark.slow, pytest.mark.lightning]
+
+NO_RETRAIN = "reevaluate_candidate_to_drop = False\n"
+
+
+@pytest.fixture(scope="module")
+def pre_hpo(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from optima_core.engine.hpo import run_hpo_stage
+    from optima_core.engine.ray_session import ray_session
+
+    folder = tmp_path_factory.mktemp("pre_hpo")
+    context = make_context(write_run_config(folder, "shuffle"))
+    with ray_session(context.plan):
+        return run_hpo_stage(context, name="variable_opt_hyperopt", num_samples=2, input_vars=list(VARIABLES))
+
+
+def select(tmp_path: Path, pre_hpo: Any, mode: str, extra: str = "") -> tuple[Any, Any]:
+    from optima_core.variable_selection import run_variable_selection
+    from optima_core.variable_selection.stage import apply_selection
+
+    context = make_context(write_run_config(tmp_path, mode, extra))
+    result = run_variable_selection(context, pre_hpo)
+    apply_selection(context, result.selected)
+    return result, context
+
+
+ORACLE_PLUGIN = """
+import numpy as np
+from optima_core.hookspecs import hookimpl
+from optima_core.plugins.descriptors import EvaluatorDescriptor
+
+CALLS = []
+
+
+class Oracle:
+    '''Knows the truth: a set missing an informative variable is much worse, noise drops are slightly better.'''
+
+    name = phase = "oracle"
+
+    def __init__(self, session):
+        self.session = session
+
+    def num_repeats(self):
+        return 1
+
+    def on_rejected(self):
+        return False
+
+    def evaluate(self, variable_sets, num_repeats, iteration):
+        CALLS.append(dict(variable_sets))
+        values = {}
+        for label, variables in variable_sets.items():
+            missing = sum(v not in variables for v in INFORMATIVE)
+            values[label] = [0.3 + 0.1 * missing - 0.001 * (10 - len(variables)) + 0.0001 * f for f in range(3)]
+        return values
+
+
+class SwitchingOracle(Oracle):
+    '''Like hybrid: switches phase once, at the first rejection.'''
+
+    switched = False
+
+    @property
+    def phase(self):
+        return "second" if self.switched else "first"
+
+    def on_rejected(self):
+        if self.switched:
+            return False
+        self.switched = True
+        return True
+
+
+@hookimpl
+def optima_register_variable_importance_evaluators():
+    return [
+        EvaluatorDescriptor("oracle", "oracle_evaluator:Oracle", "test evaluator"),
+        EvaluatorDescriptor("switching", "oracle_evaluator:SwitchingOracle", "test evaluator with phases"),
+    ]
+"""
+
+
+def test_third_party_evaluator_is_used_when_named(tmp_path: Path, pre_hpo: Any, fake_site: Any) -> None:
+    fake_site.add_distribution(
+        "optima-oracle",
+        {"oracle": "oracle_evaluator"},
+        {"oracle_evaluator": f"INFORMATIVE = {INFORMATIVE!r}\n" + textwrap.dedent(ORACLE_PLUGIN)},
+    )
+    result, context = select(tmp_path, pre_hpo, "oracle", NO_RETRAIN)
+    import oracle_evaluator
+
+    assert oracle_evaluator.CALLS, "the named third-party evaluator was not called"
+    assert len(oracle_evaluator.CALLS[0]) == 10  # every leave-one-out set of the 10 variables
+    assert result.selected == INFORMATIVE
+    assert set(result.dropped) == set(NOISE)
+    assert context.input_handler.get_vars() == INFORMATIVE
+    fold = context.inputs(True)[0]
+    assert fold["val"].variables == INFORMATIVE and fold["val"]["Input"].shape[1] == 5
+
+    folder = context.output / "variable_selection"
+    record = json.loads((folder / "variable_selection.json").read_text())
+    assert record["selected"] == INFORMATIVE and record["dropped"] == result.dropped
+    first = record["iterations"][0]
+    assert len(first["tried"]) == 10 and {"value", "uncertainty"} <= set(first["tried"]["noise1"])
+    assert [it["accepted"] for it in record["iterations"]][-1] is False
+    table = (folder / "variable_selection.txt").read_text()
+    assert "ACCEPTED" in table and "rejected" in table and "±" in table
+    assert (folder / "selected_variables.txt").read_text().split() == INFORMATIVE
+    assert (folder / "variable_selection.png").stat().st_size > 0 and (folder / "variable_selection.pdf").exists()
+
+
+def test_phase_switch_reverts_to_the_best_set(
+    tmp_path: Path, pre_hpo: Any, fake_site: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_site.add_distribution(
+        "optima-oracle",
+        {"oracle": "oracle_evaluator"},
+        {"oracle_evaluator": f"INFORMATIVE = {INFORMATIVE!r}\n" + textwrap.dedent(ORACLE_PLUGIN)},
+    )
+    result, _ = select(tmp_path, pre_hpo, "switching", NO_RETRAIN + "var_opt_patience = 2\n")
+    out = capsys.readouterr().out
+    assert "switching to 'second'; reverted to the best set (5 variables)" in out
+    phases = [it.phase for it in result.iterations]
+    first_rejection = next(i for i, it in enumerate(result.iterations) if not it.accepted)
+    assert phases[: first_rejection + 1] == ["first"] * (first_rejection + 1)
+    assert phases[first_rejection + 1 :] == ["second", "second"]  # patience 2 after the switch
+    # after the revert the second phase starts again from the 5 informative variables
+    assert sorted(result.iterations[first_rejection + 1].remaining_before) == sorted(INFORMATIVE)
+    assert result.selected == INFORMATIVE
+
+
+CUSTOM_HOOK = """
+SEEN = []
+
+
+def evaluate_variable_importance(run_config, model_config, models_with_inputs, variable_sets, metric, num_repeats,
+                                 input_handler, output_dir, cpus, return_models_with_inputs):
+    SEEN.append([list(entry[1]) for entry in models_with_inputs])
+    assert metric == "loss" and len(models_with_inputs) == 3
+    assert all(entry[2]["Input"].shape[1] == len(entry[1]) for entry in models_with_inputs)
+    informative = {informative!r}
+    values = {{label: [0.3 + 0.1 * sum(v not in s for v in informative) - 0.001 * (10 - len(s))] * 3
+              for label, s in variable_sets.items()}}
+    if not return_models_with_inputs:
+        return values
+    models = {{label: [(path, list(s), data) for path, _, data in models_with_inputs]
+              for label, s in variable_sets.items()}}
+    return values, models
+"""
+
+
+def test_custom_hook_and_returned_models(tmp_path: Path, pre_hpo: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    extra = NO_RETRAIN + textwrap.dedent(CUSTOM_HOOK.format(informative=INFORMATIVE))
+    result, context = select(tmp_path, pre_hpo, "custom", extra)
+    assert result.selected == INFORMATIVE
+    seen = context.run_config.module.SEEN
+    assert seen[0] == [VARIABLES] * 3
+    # the models returned for the accepted set of iteration 1 are the ones handed over in iteration 2
+    first_drop = result.iterations[0].dropped
+    assert seen[1] == [[v for v in VARIABLES if v not in first_drop]] * 3
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[variable selection] iter")]
+    assert len(lines) == len(result.iterations)
+
+
+def test_shuffle_on_fixed_models_finds_the_noise(tmp_path: Path, pre_hpo: Any) -> None:
+    result, _ = select(tmp_path, pre_hpo, "shuffle", NO_RETRAIN)
+    assert set(INFORMATIVE) <= set(result.selected), result.dropped
+    assert len(set(NOISE) & set(result.dropped)) >= 4, result.selected
