@@ -139,8 +139,8 @@ def test_full_chain_main_hpo_pbt_selection_crossvalidation_evaluation(
 
 # -- 2. kill and resume ----------------------------------------------------------------------------------------------
 
-RESUME_SAMPLES = 5
-RESUME_EPOCHS = 12
+RESUME_SAMPLES = 8
+RESUME_EPOCHS = 30
 
 
 def descendants(pid: int) -> set[int]:
@@ -235,7 +235,7 @@ def test_killed_run_resumes_with_the_requested_number_of_trials(
             assert time.monotonic() < deadline, "no two finished trials within 300 s"
             time.sleep(0.2)
         # Tune records finished trials in its experiment state a moment later (at most a second with OPTIMA)
-        time.sleep(2.5)
+        time.sleep(1.5)
     finally:
         kill_run(process)
         log.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from optima_core.engine.context import RunContext
-from optima_core.engine.trial import FOLD_KEY, SEED_KEY, TrialSettings, run_trial
+from optima_core.engine.trial import FOLD_KEY, RESUME_CHECKPOINT_INTERVAL_S, SEED_KEY, TrialSettings, run_trial
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ def train_folds(context: RunContext, plan: FoldPlan, models_dir: Path, input_var
         use_early_stopping=plan.use_early_stopping,
         use_overtraining_conditions=plan.use_overtraining_conditions,
         checkpoint_frequency=run_config.checkpoint_frequency,
+        min_checkpoint_interval_s=RESUME_CHECKPOINT_INTERVAL_S,
         export_dir=str(models_dir),
         restore_best_weights=plan.restore_best_weights,
         use_gpu=context.plan.gpus_per_trial > 0,

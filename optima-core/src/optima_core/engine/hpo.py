@@ -16,7 +16,7 @@ from typing import Any
 from optima_core.engine.context import RunContext
 from optima_core.engine.crossvalidation import FoldPlan, FoldResults, train_folds
 from optima_core.engine.errors import OptimizationFailedError
-from optima_core.engine.trial import TrialSettings, run_trial
+from optima_core.engine.trial import RESUME_CHECKPOINT_INTERVAL_S, TrialSettings, run_trial
 from optima_core.selection import Selection, TrialHistory, best_fit, best_value
 
 TARGET = "optima_target"
@@ -114,6 +114,7 @@ def run_hpo_stage(context: RunContext, *, name: str, num_samples: int, input_var
         input_vars=tuple(input_vars),
         max_epochs=run_config.max_epochs,
         checkpoint_frequency=run_config.checkpoint_frequency,
+        min_checkpoint_interval_s=RESUME_CHECKPOINT_INTERVAL_S,
         use_gpu=context.plan.gpus_per_trial > 0,
     )
     resources = {"cpu": context.plan.cpus_per_trial, "gpu": context.plan.gpus_per_trial}

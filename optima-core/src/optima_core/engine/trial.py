@@ -18,6 +18,10 @@ from optima_core.training.loop import TrainingResult, train
 from optima_core.training.metrics import MetricPlan
 from optima_core.training.monitor import MonitorSettings
 
+#: Outside Population Based Training checkpoints only serve resuming an interrupted run: one every few seconds at
+#: most (and always one when a trial stops) is enough, and writing one every epoch cost as much as a short epoch.
+RESUME_CHECKPOINT_INTERVAL_S = 5.0
+
 #: Keys of a trial's config that are OPTIMA's bookkeeping, not hyperparameters.
 FOLD_KEY = "optima_fold"
 SEED_KEY = "optima_seed"
@@ -39,6 +43,7 @@ class TrialSettings:
     use_overtraining_conditions: bool = True
     checkpoint_frequency: int = 1
     checkpoint_offset: int = 0
+    min_checkpoint_interval_s: float = 0.0
     export_dir: str | None = None
     restore_best_weights: bool = False
     use_gpu: bool = False
@@ -70,6 +75,7 @@ def build_job(config: dict[str, Any], settings: TrialSettings, data: Any, workdi
         max_epochs=settings.max_epochs,
         checkpoint_frequency=settings.checkpoint_frequency,
         checkpoint_offset=settings.checkpoint_offset,
+        min_checkpoint_interval_s=settings.min_checkpoint_interval_s,
         workdir=workdir,
         extra={"use_gpu": settings.use_gpu, **dict(settings.extra)},
     )

@@ -69,6 +69,8 @@ class TrainingJob:
     max_epochs: int
     checkpoint_frequency: int = 1
     checkpoint_offset: int = 0
+    #: Checkpoints that only serve resuming are written at most this often (seconds); PBT's are always written.
+    min_checkpoint_interval_s: float = 0.0
     workdir: Path = field(default_factory=Path.cwd)
     extra: dict[str, Any] = field(default_factory=dict)
 

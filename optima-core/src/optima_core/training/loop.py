@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,7 @@ def train(
         backend.build()
     initial_epoch = monitor.state.epoch
     best_weights: list[Any] = []
+    last_checkpoint = [time.monotonic()]
     needs_predictions = job.metrics.needs_predictions(backend.weights_metrics_natively)
     result = TrainingResult(history=history)
 
@@ -106,8 +108,10 @@ def train(
         if decision.improved and restore_best_weights:
             best_weights[:] = [backend.get_weights()]
         stop = decision.stop or epoch >= job.max_epochs
-        due = checkpoint_due(epoch, job.checkpoint_frequency, first_epoch_offset=job.checkpoint_offset) or stop
-        if due:
+        due = checkpoint_due(epoch, job.checkpoint_frequency, first_epoch_offset=job.checkpoint_offset)
+        recent = time.monotonic() - last_checkpoint[0] < job.min_checkpoint_interval_s
+        if stop or (due and not recent):
+            last_checkpoint[0] = time.monotonic()
             with tempfile.TemporaryDirectory(prefix="optima-ckpt-") as directory:
                 path = Path(directory)
                 backend.save_checkpoint(path)
