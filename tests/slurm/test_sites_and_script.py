@@ -105,7 +105,7 @@ def test_fixed_size_job_script(tmp_path: Path) -> None:
     assert f"source '{setup}'" in script
     assert "export RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=0" in script
     assert re.search(r"^exec python -m optima_slurm.job_main .*opt.job.json$", script, re.M)
-    assert "ray stop" not in script
+    assert "ray stop" not in script  # no global Ray stop in the batch script
 
 
 def test_cpu_count_job_script_and_overrides(tmp_path: Path) -> None:

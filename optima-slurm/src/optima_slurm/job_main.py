@@ -6,7 +6,7 @@
 3. wait until every node has joined Ray (a node that exits or does not join in time is named in the log);
 4. run the optimization in this (the batch) step, connected to that Ray cluster, while watching the Ray nodes;
 5. stop the Ray steps by their srun PIDs and release the registry entry, also on SIGTERM (``scancel``, time limit).
-Never ``ray stop``: it would kill every Ray process on the node, other jobs' included.
+Never Ray's global stop command: it would kill every Ray process on the node, other jobs' included.
 """
 
 from __future__ import annotations

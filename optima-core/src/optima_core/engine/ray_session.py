@@ -1,6 +1,6 @@
 """Start (or join) the Ray instance a run uses, and shut down only what this process started.
 
-Never ``ray stop``: it kills every Ray process on the machine, other users' runs included.
+Never use Ray's global stop command: it kills every Ray process on the machine, other users' runs included.
 """
 
 from __future__ import annotations
