@@ -80,8 +80,8 @@ def run_hpo_stage(context: RunContext, *, name: str, num_samples: int, input_var
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     from ray.tune.schedulers import ASHAScheduler
-    from ray.tune.search.optuna import OptunaSearch
 
+    from optima_core.engine.optuna_searcher import ResumableOptunaSearch
     from optima_core.engine.progress import ProgressPrinter
     from optima_core.engine.tuning import run_tuner
     from optima_core.search.optuna_space import define_by_run, make_sampler
@@ -91,7 +91,7 @@ def run_hpo_stage(context: RunContext, *, name: str, num_samples: int, input_var
     folder.mkdir(parents=True, exist_ok=True)
     mode = run_config.monitor_op
     data = context.inputs(False)[0]
-    searcher = OptunaSearch(
+    searcher = ResumableOptunaSearch(
         space=define_by_run(run_config.search_space),
         metric=TARGET,
         mode=mode,
