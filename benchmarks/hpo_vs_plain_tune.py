@@ -15,21 +15,25 @@ with Optuna's TPESampler (same seed, same number of random start-up trials) behi
   before ``fit``) to the last write of ``experiment_state-*.json`` (written when ``fit`` ends). The other phases
   (input checks and plots, selection, cross-validation and evaluation of best-value and best-fit) are taken from
   the modification times of the files they write.
-* **B, plain**: a typical user's script: pandas reads the Parquet file, the quickstart's ``log10``/``sqrt``
+* **B and C, hand-written**: a typical user's script: pandas reads the Parquet file, the quickstart's ``log10``/``sqrt``
   scalings are applied and the inputs standardised, a seeded 60/20/20 split, the arrays handed to the trials with
-  ``tune.with_parameters``; a function trainable builds a torch MLP of the same shape (Linear, SiLU, BatchNorm
-  between hidden layers, Dropout; sigmoid output; Adam with Keras' epsilon; class-balanced weighted binary
-  crossentropy) and calls ``tune.report({"val_loss": ...})`` after every epoch, without checkpoints. Its
-  ``Tuner.fit`` is timed in the process, and also read from its experiment folder exactly as for A, so that the
-  headline ratio compares like with like.
+  ``tune.with_parameters``; the trainable builds an MLP of the same shape (Linear, SiLU, BatchNorm between hidden
+  layers, Dropout; sigmoid output; Adam with Keras' epsilon; class-balanced weighted binary crossentropy) and calls
+  ``tune.report({"val_loss": ...})`` after every epoch, without checkpoints. **B** trains it as a minimal
+  ``LightningModule`` with one ``Trainer`` per trial (the same training framework as A, so A / B is what OPTIMA
+  itself costs; the target applies to it); **C** trains it in a plain PyTorch loop (the strictest baseline: it also
+  contains Lightning's own per-step cost, which ``lightning_epoch.py`` measures separately). Their ``Tuner.fit`` is
+  timed in the process, and also read from the experiment folder exactly as for A, so that the headline ratios
+  compare like with like.
 
 Also reported: the per-epoch ``time_this_iter_s`` of every trial (from Tune's ``result.json``; the first epoch
 includes the trial's start-up: imports, building the model and, for OPTIMA, the run-config, plugins and Trainer),
 the best ``val_loss`` of each side and the test ROC AUC of OPTIMA's cross-validated models (``evaluation.txt``,
-mean over the folds, ``ScaledWeight``-weighted) next to B's unweighted test AUC of its best trial at its best epoch.
+mean over the folds, ``ScaledWeight``-weighted) next to B's and C's unweighted test AUC of their best trial at its
+best epoch.
 The loss values of the two sides are close but not identical in definition (OPTIMA's weights are normalised its
-own way), and the two sides train on different random splits. ``--keep`` keeps both output folders. Target: HPO phase A / B <= 1.2; exit
-status 1 if the median ratio is above it.
+own way), and the two sides train on different random splits. ``--keep`` keeps the output folders. Target: HPO phase
+A / B <= 1.2; exit status 1 if the median ratio is above it. A / C is reported next to it.
 """
 
 from __future__ import annotations
@@ -58,6 +62,9 @@ GRACE_PERIOD = 4
 REDUCTION_FACTOR = 2
 BATCH_SIZE = 256
 ENVIRONMENT = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+#: The hand-written loops, by label: the framework their trainable trains with. The target applies to B.
+BASELINES = {"B": "lightning", "C": "torch"}
+TARGET_BASELINE = "B"
 
 
 # -- reading Tune experiment folders ------------------------------------------------------------------------------
@@ -207,15 +214,7 @@ def train_mlp(config: dict[str, Any], arrays: dict[str, Any], max_epochs: int) -
     from torch import nn
 
     torch.manual_seed(SEED)
-    layers: list[nn.Module] = []
-    width = arrays["x_train"].shape[1]
-    for index in range(config["num_layers"]):
-        layers += [nn.Linear(width, config["units"]), nn.SiLU()]
-        if index < config["num_layers"] - 1:
-            layers.append(nn.BatchNorm1d(config["units"], eps=1e-3, momentum=0.01))
-        layers.append(nn.Dropout(config["dropout"]))
-        width = config["units"]
-    model = nn.Sequential(*layers, nn.Linear(width, 1))
+    model = build_mlp(config, arrays["x_train"].shape[1])
     optimizer = torch.optim.Adam(model.parameters(), lr=config["learning_rate"], eps=1e-7)
     loss_fn = nn.BCEWithLogitsLoss(reduction="none")
     x, y, w = (torch.from_numpy(arrays[f"{k}_train"]) for k in ("x", "y", "w"))
@@ -235,6 +234,89 @@ def train_mlp(config: dict[str, Any], arrays: dict[str, Any], max_epochs: int) -
             val_loss = float((loss_fn(model(xv).squeeze(1), yv) * wv).sum() / wv.sum())
             test_scores = model(xt).squeeze(1).numpy()
         tune.report({"val_loss": val_loss, "epoch": epoch, "test_auc": auc(test_scores, arrays["y_test"])})
+
+
+def build_mlp(config: dict[str, Any], width: int) -> Any:
+    """The plain loops' MLP: Linear, SiLU, BatchNorm between hidden layers, Dropout; one logit out."""
+    from torch import nn
+
+    layers: list[nn.Module] = []
+    for index in range(config["num_layers"]):
+        layers += [nn.Linear(width, config["units"]), nn.SiLU()]
+        if index < config["num_layers"] - 1:
+            layers.append(nn.BatchNorm1d(config["units"], eps=1e-3, momentum=0.01))
+        layers.append(nn.Dropout(config["dropout"]))
+        width = config["units"]
+    return nn.Sequential(*layers, nn.Linear(width, 1))
+
+
+def train_lightning(config: dict[str, Any], arrays: dict[str, Any], max_epochs: int) -> None:
+    """The Lightning trainable of the plain loop: the same MLP as a LightningModule, one Trainer, a report per epoch."""
+    import lightning.pytorch as pl
+    import torch
+    from ray import tune
+    from torch import nn
+
+    class Batches:
+        """Shuffled whole batches sliced from tensors (no per-event collation)."""
+
+        def __init__(self, tensors: tuple[Any, ...], shuffle: bool) -> None:
+            self.tensors, self.shuffle = tensors, shuffle
+
+        def __len__(self) -> int:
+            return (len(self.tensors[0]) + BATCH_SIZE - 1) // BATCH_SIZE
+
+        def __iter__(self) -> Any:
+            n = len(self.tensors[0])
+            order = torch.randperm(n) if self.shuffle else torch.arange(n)
+            for start in range(0, n, BATCH_SIZE):
+                index = order[start : start + BATCH_SIZE]
+                yield tuple(t[index] for t in self.tensors)
+
+    class Module(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = build_mlp(config, arrays["x_train"].shape[1])
+            self.loss_fn = nn.BCEWithLogitsLoss(reduction="none")
+
+        def _loss(self, batch: Any) -> Any:
+            x, y, w = batch
+            return (self.loss_fn(self.net(x).squeeze(1), y) * w).sum() / w.sum()
+
+        def training_step(self, batch: Any, batch_idx: int) -> Any:
+            return self._loss(batch)
+
+        def validation_step(self, batch: Any, batch_idx: int) -> None:
+            x, y, w = batch
+            self.val_sums = getattr(self, "val_sums", [0.0, 0.0])
+            self.val_sums[0] += float((self.loss_fn(self.net(x).squeeze(1), y) * w).sum())
+            self.val_sums[1] += float(w.sum())
+
+        def on_validation_epoch_end(self) -> None:
+            val_loss = self.val_sums[0] / self.val_sums[1]
+            self.val_sums = [0.0, 0.0]
+            with torch.no_grad():
+                scores = self.net(torch.from_numpy(arrays["x_test"])).squeeze(1).numpy()
+            epoch = self.current_epoch + 1
+            tune.report({"val_loss": val_loss, "epoch": epoch, "test_auc": auc(scores, arrays["y_test"])})
+
+        def configure_optimizers(self) -> Any:
+            return torch.optim.Adam(self.parameters(), lr=config["learning_rate"], eps=1e-7)
+
+    torch.manual_seed(SEED)
+    train = Batches(tuple(torch.from_numpy(arrays[f"{k}_train"]) for k in ("x", "y", "w")), shuffle=True)
+    val = Batches(tuple(torch.from_numpy(arrays[f"{k}_val"]) for k in ("x", "y", "w")), shuffle=False)
+    trainer = pl.Trainer(
+        max_epochs=max_epochs,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        accelerator="cpu",
+        devices=1,
+    )
+    trainer.fit(Module(), train_dataloaders=train, val_dataloaders=val)
 
 
 def prepare_arrays() -> dict[str, Any]:
@@ -262,7 +344,7 @@ def prepare_arrays() -> dict[str, Any]:
     return arrays
 
 
-def run_plain_inside(folder: Path, trials: int, epochs: int, cpus: int) -> dict[str, Any]:
+def run_plain_inside(folder: Path, trials: int, epochs: int, cpus: int, framework: str) -> dict[str, Any]:
     """Runs in a fresh subprocess: the whole plain script, timed."""
     start = time.time()
     import optuna
@@ -288,7 +370,7 @@ def run_plain_inside(folder: Path, trials: int, epochs: int, cpus: int) -> dict[
     }
     sampler = optuna.samplers.TPESampler(seed=SEED, multivariate=False, n_startup_trials=min(10, max(1, trials // 3)))
     tuner = tune.Tuner(
-        tune.with_resources(tune.with_parameters(train_mlp, arrays=arrays, max_epochs=epochs), {"cpu": 1}),
+        tune.with_resources(tune.with_parameters(TRAINABLES[framework], arrays=arrays, max_epochs=epochs), {"cpu": 1}),
         tune_config=tune.TuneConfig(
             metric="val_loss",
             mode="min",
@@ -319,8 +401,8 @@ def run_plain_inside(folder: Path, trials: int, epochs: int, cpus: int) -> dict[
     }
 
 
-def run_plain(folder: Path, trials: int, epochs: int, cpus: int) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--plain-inside", str(folder)]
+def run_plain(folder: Path, trials: int, epochs: int, cpus: int, framework: str) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--plain-inside", str(folder), "--framework", framework]
     command += ["--trials", str(trials), "--epochs", str(epochs), "--cpus", str(cpus)]
     start = time.time()
     run = subprocess.run(command, env={**os.environ, **ENVIRONMENT}, capture_output=True, text=True, check=False)
@@ -362,54 +444,68 @@ def main() -> int:
     parser.add_argument("--cpus", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the output folders (their path is printed)")
     parser.add_argument("--plain-inside", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--framework", choices=sorted(TRAINABLES), default="lightning", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.plain_inside:
-        result = run_plain_inside(options.plain_inside, options.trials, options.epochs, options.cpus)
+        result = run_plain_inside(options.plain_inside, options.trials, options.epochs, options.cpus, options.framework)
         print(json.dumps(result))
         return 0
 
-    ratios = []
+    ratios: dict[str, list[float]] = {label: [] for label in BASELINES}
     for repeat in range(options.repeats):
         folder = Path(tempfile.mkdtemp(prefix="optima-hpo-bench-"))
+        plain: dict[str, dict[str, Any]] = {}
         try:
             print(f"repeat {repeat + 1}/{options.repeats}: load average before A {load_average()}")
             (folder / "optima").mkdir()
             a = run_optima(folder / "optima", options.trials, options.epochs, options.cpus)
-            print(f"  load average before B {load_average()}")
-            (folder / "plain").mkdir()
-            b = run_plain(folder / "plain", options.trials, options.epochs, options.cpus)
-            print(f"  load average after B {load_average()}")
+            for label, framework in BASELINES.items():
+                print(f"  load average before {label} {load_average()}")
+                (folder / label).mkdir()
+                plain[label] = run_plain(folder / label, options.trials, options.epochs, options.cpus, framework)
+            print(f"  load average at the end {load_average()}")
         finally:
             if options.keep:
                 print(f"  kept: {folder}")
             else:
                 shutil.rmtree(folder, ignore_errors=True)
-        ratio = a["hpo_s"] / b["hpo_s"]
-        ratios.append(ratio)
         print(f"  A optima run: total {a['total_s']:.1f} s, HPO phase (Tuner.fit) {a['hpo_s']:.1f} s")
         for label, seconds in a["phases"]:
             print(f"    {label}: {seconds:.1f} s")
-        print(
-            f"  B plain Tune: total {b['process_s']:.1f} s (in-process {b['total_s']:.1f} s), Tuner.fit "
-            f"{b['fit_s']:.1f} s timed / {b['hpo_s']:.1f} s from its folder"
-        )
-        epochs_a, epochs_b = (sum(t["epochs"] for t in side["trials"]) for side in (a, b))
-        print(
-            f"  HPO phase A / B = {ratio:.2f}; per trained epoch ({epochs_a} vs {epochs_b} epochs: ASHA's stops "
-            f"differ) {a['hpo_s'] / epochs_a:.3f} / {b['hpo_s'] / epochs_b:.3f} s = "
-            f"{a['hpo_s'] / epochs_a / (b['hpo_s'] / epochs_b):.2f}; totals A / B = {a['total_s'] / b['process_s']:.2f}"
-        )
         print_trials("A per-epoch time_this_iter_s", a["trials"])
-        print_trials("B per-epoch time_this_iter_s", b["trials"])
-        print(f"  best val_loss: A {a['best_val_loss']:.4f}, B {b['best_val_loss']:.4f}")
+        print(f"  A best val_loss {a['best_val_loss']:.4f}")
         for kind, values in sorted(a["test_auc"].items()):
             if values:
                 print(f"  A test AUC ({kind}, mean over the folds): {', '.join(f'{v:.4f}' for v in values)}")
-        print(f"  B test AUC of the best trial at its best epoch: {b['best_test_auc']:.4f} ({b['best_config']})")
-    median = statistics.median(ratios)
-    print(f"HPO phase ratio A / B (median of {len(ratios)}): {median:.2f}; target <= {MAX_RATIO:g}: ", end="")
-    print("OK" if median <= MAX_RATIO else "ABOVE")
-    return 0 if median <= MAX_RATIO else 1
+        for label, b in plain.items():
+            ratio = a["hpo_s"] / b["hpo_s"]
+            ratios[label].append(ratio)
+            epochs_a, epochs_b = (sum(t["epochs"] for t in side["trials"]) for side in (a, b))
+            print(
+                f"  {label} ({BASELINES[label]}): total {b['process_s']:.1f} s (in-process {b['total_s']:.1f} s), "
+                f"Tuner.fit {b['fit_s']:.1f} s timed / {b['hpo_s']:.1f} s from its folder"
+            )
+            print(
+                f"  HPO phase A / {label} = {ratio:.2f}; per trained epoch ({epochs_a} vs {epochs_b} epochs: ASHA's "
+                f"stops differ) {a['hpo_s'] / epochs_a:.3f} / {b['hpo_s'] / epochs_b:.3f} s = "
+                f"{a['hpo_s'] / epochs_a / (b['hpo_s'] / epochs_b):.2f}; totals {a['total_s'] / b['process_s']:.2f}"
+            )
+            print_trials(f"{label} per-epoch time_this_iter_s", b["trials"])
+            print(
+                f"  {label} best val_loss {b['best_val_loss']:.4f}; test AUC of the best trial at its best epoch "
+                f"{b['best_test_auc']:.4f} ({b['best_config']})"
+            )
+    for label, values in ratios.items():
+        median = statistics.median(values)
+        verdict = ("OK" if median <= MAX_RATIO else "ABOVE") if label == TARGET_BASELINE else "(reported)"
+        print(
+            f"HPO phase ratio A / {label} (median of {len(values)}: {', '.join(f'{v:.2f}' for v in values)}): "
+            f"{median:.2f}; target <= {MAX_RATIO:g}: {verdict}"
+        )
+    return 0 if statistics.median(ratios[TARGET_BASELINE]) <= MAX_RATIO else 1
+
+
+TRAINABLES = {"lightning": train_lightning, "torch": train_mlp}
 
 
 if __name__ == "__main__":

@@ -413,3 +413,42 @@ def test_update_hyperparameters_keeps_weights_and_reaches_the_optimizer(tmp_path
 
     make_trainer(max_epochs=2, callbacks=[Probe()]).fit(model, data, ckpt_path=tmp_path / "before.ckpt")
     assert seen == [0.01]
+
+
+def test_fused_adam_on_cpu_takes_the_same_steps_as_the_per_tensor_adam() -> None:
+    """The built-in MLP's optimizer is torch's fused Adam on a CPU; its updates match the default implementation."""
+    lightning.seed_everything(3, verbose=False)
+    model = prepared({"num_layers": 2, "units": 8, "learning_rate": 0.01})
+    optimizer = model.configure_optimizers()
+    assert optimizer.defaults["fused"] is True
+
+    reference = prepared({"num_layers": 2, "units": 8, "learning_rate": 0.01})
+    reference.load_state_dict(model.state_dict())
+    config = reference.mlp_config
+    plain = torch.optim.Adam(
+        reference.parameters(),
+        lr=config.learning_rate,
+        betas=(config.adam_beta_1, config.adam_beta_2),
+        eps=config.adam_epsilon,
+        fused=False,
+    )
+    batch = make_events(64)
+    for net, opt in ((model, optimizer), (reference, plain)):
+        net.train()
+        for _ in range(3):
+            torch.manual_seed(0)  # the same dropout masks for both
+            opt.zero_grad()
+            net.training_step(batch).backward()
+            opt.step()
+    for (name, fused), (_, default) in zip(model.state_dict().items(), reference.state_dict().items(), strict=True):
+        assert torch.allclose(fused, default, rtol=1e-5, atol=1e-6), name
+
+
+def test_lightning_hook_names_still_reach_the_module() -> None:
+    """LitModel stores ``_current_fx_name`` without nn.Module's attribute lookup; Lightning still reads it back."""
+    model = prepared({"num_layers": 1, "units": 4})
+    model._current_fx_name = "training_step"
+    assert model._current_fx_name == "training_step"
+    assert "_current_fx_name" not in model._modules and "_current_fx_name" not in model._buffers
+    model.extra_layer = nn.Linear(2, 2)  # other attributes still go through nn.Module
+    assert "extra_layer" in model._modules

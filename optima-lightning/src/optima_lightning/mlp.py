@@ -51,6 +51,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _fused_adam_supported(parameters: Sequence[torch.Tensor]) -> bool:
+    return bool(parameters) and all(
+        p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64) for p in parameters
+    )
+
+
 def unpack_batch(batch: Any) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
     """``(inputs, targets, weights)`` of a batch ``(inputs, targets[, weights])`` or a bare inputs tensor."""
     if isinstance(batch, torch.Tensor):
@@ -109,6 +115,14 @@ class LitModel(lightning.LightningModule):
         self.head: nn.Linear | None = None
         if num_outputs is not None:
             self._build(num_outputs)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Lightning records the running hook's name on the module about 45 times per training step; nn.Module's
+        # __setattr__ (which looks for parameters, buffers and submodules first) made that ~5% of a small MLP's step.
+        if name == "_current_fx_name":
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
 
     # -- building ------------------------------------------------------------------------------------------------
 
@@ -292,15 +306,20 @@ class LitModel(lightning.LightningModule):
     def configure_optimizers(self) -> torch.optim.Optimizer:
         """Adam with ``learning_rate``, ``(Adam_beta_1, 1 - one_minus_Adam_beta_2)`` and ``Adam_epsilon``.
 
+        The fused implementation where torch has one for the parameters' device (CPU and CUDA): the same update
+        as the default per-tensor loop (equal to float rounding), about 20% less time per step for a small MLP on a CPU.
+
         torch's Adam adds epsilon to the bias-corrected second moment, Keras' to the uncorrected one; for the default
         epsilon the difference is negligible.
         """
         config = self.mlp_config
+        parameters = list(self.parameters())
         return torch.optim.Adam(
-            self.parameters(),
+            parameters,
             lr=config.learning_rate,
             betas=(config.adam_beta_1, config.adam_beta_2),
             eps=config.adam_epsilon,
+            fused=_fused_adam_supported(parameters),
         )
 
     # Metric states left behind by a Trainer.validate/test/predict run are inference tensors, which a later fit
