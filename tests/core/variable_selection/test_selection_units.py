@@ -73,3 +73,36 @@ def test_builtin_shuffle_permutes_only_the_requested_columns_of_a_copy() -> None
     assert not np.array_equal(shuffled["Input"][:, 1], before[:, 1])
     assert sorted(shuffled["Input"][:, 1]) == sorted(before[:, 1])
     assert shuffled["Target"] is original["Target"]  # the other columns are shared, not copied
+
+
+def test_builtin_shuffle_is_reproducible_under_the_evaluators_seed() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from optima_core.variable_selection.shuffle import seeded_shuffles
+
+    manager = create_plugin_manager(load_entry_points=False)
+    original = EventData({"Input": np.stack([np.arange(1000)] * 2, 1), "Target": np.zeros(1000)}, ["x", "y"])
+
+    def shuffled(seed: tuple[int, ...] | None) -> np.ndarray:
+        def call() -> np.ndarray:
+            result = manager.hooks.shuffle_input_var(
+                run_config=None, input_handler=None, model_config={}, dataset=original, vars_to_shuffle=["y"]
+            )
+            return result["Input"][:, 1]
+
+        if seed is None:
+            return call()
+        with seeded_shuffles(seed):
+            return call()
+
+    first = shuffled((42, 1, 2, 0, 0))
+    np.testing.assert_array_equal(first, shuffled((42, 1, 2, 0, 0)))
+    assert not np.array_equal(first, shuffled((42, 1, 2, 0, 1)))  # another repeat
+    assert not np.array_equal(first, shuffled((43, 1, 2, 0, 0)))  # another random_seed
+    assert not np.array_equal(shuffled(None), shuffled(None))  # unseeded calls draw fresh entropy
+    # the seed is per thread: evaluations on a thread pool do not see each other's seeds
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(shuffled, [(42, 1, 2, 0, 0), (7,), (42, 1, 2, 0, 0), (7,)]))
+    np.testing.assert_array_equal(results[0], first)
+    np.testing.assert_array_equal(results[2], first)
+    np.testing.assert_array_equal(results[1], results[3])

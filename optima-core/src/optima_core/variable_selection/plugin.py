@@ -38,13 +38,14 @@ def create_variable_sets_to_try(
 def shuffle_input_var(
     run_config: Any, input_handler: Any, model_config: Any, dataset: Any, vars_to_shuffle: Any
 ) -> Any:
-    """Permute the ``Input`` columns of ``vars_to_shuffle`` in a copy of the Input matrix (order: the handler's)."""
-    import numpy as np
+    """Permute the ``Input`` columns of ``vars_to_shuffle`` in a copy of the Input matrix (order: the handler's).
 
-    from optima_core.variable_selection.shuffle import shuffle_columns
+    The permutations are reproducible: the shuffle evaluator seeds each call (see ``shuffle.shuffle_rng``).
+    """
+    from optima_core.variable_selection.shuffle import shuffle_columns, shuffle_rng
 
     variables = list(getattr(dataset, "variables", None) or input_handler.get_vars())
-    return shuffle_columns(dataset, variables, list(vars_to_shuffle), np.random.default_rng())
+    return shuffle_columns(dataset, variables, list(vars_to_shuffle), shuffle_rng())
 
 
 def _label(variable: Any) -> str:

@@ -5,11 +5,18 @@ of that fold (``shuffle_input_var`` hook; the built-in permutes columns of one c
 the target metric is computed from the model's predictions. Evaluations of one iteration (candidates x folds x
 repeats) run on a thread pool as wide as the run's CPUs; models are loaded once and validation data is never
 re-read or copied beyond the one permuted ``Input`` matrix per evaluation.
+
+Every evaluation is seeded from ``random_seed``, the iteration, the candidate, the fold and the repeat (see
+:func:`shuffle_rng`), so a variable selection repeated with the same run-config shuffles the same way whatever order
+the thread pool runs the evaluations in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
@@ -18,6 +25,28 @@ import numpy as np
 from optima_core.inputs.dataset import EventData
 from optima_core.variable_selection.base import Evaluator
 from optima_core.variable_selection.session import EvaluationOutcome, ModelEntry, SelectionSession
+
+_SHUFFLE_SEED: ContextVar[tuple[int, ...] | None] = ContextVar("optima_shuffle_seed", default=None)
+
+
+@contextmanager
+def seeded_shuffles(seed: Sequence[int]) -> Iterator[None]:
+    """Within the block (and this thread), :func:`shuffle_rng` returns generators seeded with ``seed``."""
+    token = _SHUFFLE_SEED.set(tuple(int(part) for part in seed))
+    try:
+        yield
+    finally:
+        _SHUFFLE_SEED.reset(token)
+
+
+def shuffle_rng() -> np.random.Generator:
+    """The generator for the shuffle being done: seeded by the evaluator (reproducible), else fresh OS entropy."""
+    seed = _SHUFFLE_SEED.get()
+    return np.random.default_rng(None if seed is None else np.random.SeedSequence(seed))
+
+
+def _text_seed(text: str) -> int:
+    return zlib.crc32(text.encode())
 
 
 def shuffle_columns(dataset: Any, variables: list[Any], vars_to_shuffle: list[Any], rng: np.random.Generator) -> Any:
@@ -44,17 +73,18 @@ class ShuffleEvaluator(Evaluator):
             self._validation[key] = self.session.fold_data(entry.fold, entry.input_vars)
         return self._validation[key]
 
-    def _one(self, entry: ModelEntry, vars_to_shuffle: list[Any]) -> float:
+    def _one(self, entry: ModelEntry, vars_to_shuffle: list[Any], seed: tuple[int, ...]) -> float:
         session = self.session
         data = self._val(entry)
         if vars_to_shuffle:
-            data = session.hooks.shuffle_input_var(
-                run_config=session.run_config,
-                input_handler=session.handler_for(entry.input_vars),
-                model_config=dict(session.model_config),
-                dataset=data,
-                vars_to_shuffle=list(vars_to_shuffle),
-            )
+            with seeded_shuffles(seed):
+                data = session.hooks.shuffle_input_var(
+                    run_config=session.run_config,
+                    input_handler=session.handler_for(entry.input_vars),
+                    model_config=dict(session.model_config),
+                    dataset=data,
+                    vars_to_shuffle=list(vars_to_shuffle),
+                )
             if data is None:
                 raise RuntimeError("no shuffle_input_var implementation returned a dataset")
         return session.score(entry, data)
@@ -64,6 +94,7 @@ class ShuffleEvaluator(Evaluator):
         models = session.models
         for entry in models:
             session.predictor(entry)  # load sequentially before the thread pool starts
+        base_seed = int(session.run_config.random_seed)
         tasks: list[Callable[[], float]] = []
         slots: list[tuple[str, int, int]] = []
         for label, variables in variable_sets.items():
@@ -77,7 +108,8 @@ class ShuffleEvaluator(Evaluator):
                     )
                 repeats = num_repeats if to_shuffle else 1  # without shuffling every repeat is the same
                 for repeat in range(repeats):
-                    tasks.append(partial(self._one, entry, to_shuffle))
+                    seed = (base_seed, _text_seed(iteration), _text_seed(label), row, repeat)
+                    tasks.append(partial(self._one, entry, to_shuffle, seed))
                     slots.append((label, row, repeat))
         results = session.run_parallel(tasks)
         values = {label: np.full((len(models), num_repeats), np.nan) for label in variable_sets}
