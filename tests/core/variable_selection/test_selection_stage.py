@@ -182,3 +182,43 @@ def test_shuffle_on_fixed_models_finds_the_noise(tmp_path: Path, pre_hpo: Any) -
     result, _ = select(tmp_path, pre_hpo, "shuffle", NO_RETRAIN)
     assert set(INFORMATIVE) <= set(result.selected), result.dropped
     assert len(set(NOISE) & set(result.dropped)) >= 4, result.selected
+
+
+def test_shuffle_selection_is_reproducible(tmp_path: Path, pre_hpo: Any) -> None:
+    """Seeded shuffles: the same run-config gives the same metric values (a resumed run replays its decisions)."""
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    first, _ = select(tmp_path / "first", pre_hpo, "shuffle", NO_RETRAIN)
+    second, _ = select(tmp_path / "second", pre_hpo, "shuffle", NO_RETRAIN)
+
+    def values(result: Any) -> list[dict[str, float]]:
+        return [{label: est.value for label, (_, est) in it.candidates.items()} for it in result.iterations]
+
+    assert values(first) == values(second)
+    assert first.selected == second.selected
+
+
+def test_retrain_iteration_of_a_resumed_run_keeps_its_finished_models(tmp_path: Path, pre_hpo: Any) -> None:
+    import numpy as np
+
+    from optima_core.engine.ray_session import ray_session
+    from optima_core.variable_selection.retrain import RetrainEvaluator
+    from optima_core.variable_selection.stage import selection_session
+
+    context = make_context(write_run_config(tmp_path, "retrain", NO_RETRAIN))
+    session, _ = selection_session(context, pre_hpo)
+    candidate = {"without_noise1": [v for v in VARIABLES if v != NOISE[0]]}
+    with ray_session(context.plan):
+        first = RetrainEvaluator(session).evaluate(candidate, 1, "iteration1")
+        models = sorted(
+            (session.folder / "retrain" / "iteration1").glob(
+                f"*/repeat0/model_fold*{context.manager.descriptor('backend', 'Lightning').load().model_suffix}"
+            )
+        )
+        assert len(models) == len(session.folds)
+        written = {path: path.stat().st_mtime_ns for path in models}
+
+        context.resume = True  # as with `optima run CONFIG --resume`
+        again = RetrainEvaluator(session).evaluate(candidate, 1, "iteration1")
+    assert {path: path.stat().st_mtime_ns for path in models} == written, "finished models were trained again"
+    np.testing.assert_array_equal(first.values["without_noise1"], again.values["without_noise1"])

@@ -89,7 +89,9 @@ class RetrainEvaluator(Evaluator):
                 num_samples=1, reuse_actors=True, max_concurrent_trials=context.plan.concurrent_trials
             ),
             callbacks=[ProgressPrinter(total, run_config.monitor_name, run_config.monitor_op, label="model")],
-            resume=False,
+            # A resumed run replays the elimination (its decisions are deterministic): the models an interrupted
+            # run finished for this iteration are kept, only the missing ones are trained.
+            resume=context.resume,
         )
         suffix = context.manager.descriptor("backend", run_config.model_type).load().model_suffix
         entries: dict[tuple[str, int], list[ModelEntry]] = {}

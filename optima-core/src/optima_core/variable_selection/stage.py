@@ -81,8 +81,8 @@ def start_values(session: SelectionSession, mode: str) -> np.ndarray:
     return outcome.values["start"]
 
 
-def run_variable_selection(context: RunContext, pre_hpo: Any) -> VariableSelectionResult:
-    """Backward elimination starting from the fold models of the pre-HPO's selected trial."""
+def selection_session(context: RunContext, pre_hpo: Any) -> tuple[SelectionSession, Any]:
+    """The evaluators' session on the fold models of the pre-HPO's selected trial, and that selection."""
     run_config = context.run_config
     use_fit = bool(run_config.use_fit_results_for_varOpt)
     selection = pre_hpo.selection(use_fit)
@@ -107,6 +107,18 @@ def run_variable_selection(context: RunContext, pre_hpo: Any) -> VariableSelecti
         models=[ModelEntry(path, tuple(all_vars), k) for k, path in enumerate(folds_result.model_files)],
         folder=folder,
     )
+    return session, selection
+
+
+def run_variable_selection(context: RunContext, pre_hpo: Any) -> VariableSelectionResult:
+    """Backward elimination starting from the fold models of the pre-HPO's selected trial.
+
+    Every evaluation is deterministic (seeded shuffles, seeded retraining), so a resumed run replays the decisions
+    of the interrupted one; the retrain evaluator keeps the models that run had finished.
+    """
+    run_config = context.run_config
+    session, selection = selection_session(context, pre_hpo)
+    all_vars, folder = list(session.all_vars), session.folder
     mode = str(run_config.variable_optimization_mode)
     evaluator = context.manager.descriptor("evaluator", mode).load()(session)
     use_median = bool(run_config.use_median_for_averages)
