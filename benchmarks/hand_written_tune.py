@@ -54,6 +54,7 @@ def train_mlp(config: dict[str, Any], arrays: dict[str, Any], max_epochs: int) -
     x, y, w = (torch.from_numpy(arrays[f"{k}_train"]) for k in ("x", "y", "w"))
     xv, yv, wv = (torch.from_numpy(arrays[f"{k}_val"]) for k in ("x", "y", "w"))
     xt = torch.from_numpy(arrays["x_test"])
+    best = float("inf")
     for epoch in range(1, max_epochs + 1):
         model.train()
         order = torch.randperm(len(x))
@@ -66,8 +67,10 @@ def train_mlp(config: dict[str, Any], arrays: dict[str, Any], max_epochs: int) -
         model.eval()
         with torch.no_grad():
             val_loss = float((loss_fn(model(xv).squeeze(1), yv) * wv).sum() / wv.sum())
-            test_scores = model(xt).squeeze(1).numpy()
-        tune.report({"val_loss": val_loss, "epoch": epoch, "test_auc": auc(test_scores, arrays["y_test"])})
+            test_auc = float("nan")
+            if val_loss < best:  # only for the quality line: about 0.6 ms, at improving epochs only
+                best, test_auc = val_loss, auc(model(xt).squeeze(1).numpy(), arrays["y_test"])
+        tune.report({"val_loss": val_loss, "epoch": epoch, "test_auc": test_auc})
 
 
 def build_mlp(config: dict[str, Any], width: int) -> Any:
@@ -111,6 +114,7 @@ def train_lightning(config: dict[str, Any], arrays: dict[str, Any], max_epochs: 
         def __init__(self) -> None:
             super().__init__()
             self.net = build_mlp(config, arrays["x_train"].shape[1])
+            self.best = float("inf")
             self.loss_fn = nn.BCEWithLogitsLoss(reduction="none")
 
         def _loss(self, batch: Any) -> Any:
@@ -129,10 +133,12 @@ def train_lightning(config: dict[str, Any], arrays: dict[str, Any], max_epochs: 
         def on_validation_epoch_end(self) -> None:
             val_loss = self.val_sums[0] / self.val_sums[1]
             self.val_sums = [0.0, 0.0]
-            with torch.no_grad():
-                scores = self.net(torch.from_numpy(arrays["x_test"])).squeeze(1).numpy()
-            epoch = self.current_epoch + 1
-            tune.report({"val_loss": val_loss, "epoch": epoch, "test_auc": auc(scores, arrays["y_test"])})
+            test_auc = float("nan")
+            if val_loss < self.best:  # only for the quality line: about 0.6 ms, at improving epochs only
+                with torch.no_grad():
+                    scores = self.net(torch.from_numpy(arrays["x_test"])).squeeze(1).numpy()
+                self.best, test_auc = val_loss, auc(scores, arrays["y_test"])
+            tune.report({"val_loss": val_loss, "epoch": self.current_epoch + 1, "test_auc": test_auc})
 
         def configure_optimizers(self) -> Any:
             return torch.optim.Adam(self.parameters(), lr=config["learning_rate"], eps=1e-7)

@@ -128,9 +128,8 @@ def parse_auc(evaluation: Path) -> list[float]:
     return values
 
 
-def optima_phases(stage: Path, start: float, end: float) -> list[tuple[str, float]]:
+def optima_phases(stage: Path, phase: dict[str, Any], start: float, end: float) -> list[tuple[str, float]]:
     """The phases of an ``optima run``, each ending with the last file it writes, in the order they happened."""
-    phase = tune_phase(stage / "tune" / "trials")
 
     def written(pattern: str, base: Path = stage) -> float | None:
         times = [p.stat().st_mtime for p in base.glob(pattern) if p.is_file()]
@@ -169,7 +168,7 @@ def run_optima(folder: Path, trials: int, epochs: int, cpus: int) -> dict[str, A
         raise RuntimeError(f"optima run failed ({run.returncode}):\n{(run.stdout + run.stderr)[-3000:]}")
     stage = next((folder / "output").glob("*/main_hyperopt"))
     phase = tune_phase(stage / "tune" / "trials")
-    phases = optima_phases(stage, start, end)
+    phases = optima_phases(stage, phase, start, end)
     aucs = {}
     for evaluation in stage.glob("crossvalidation/*/**/evaluation.txt"):
         aucs[evaluation.relative_to(stage).parts[1]] = parse_auc(evaluation)
