@@ -12,7 +12,6 @@ Never Ray's global stop command: it would kill every Ray process on the node, ot
 from __future__ import annotations
 
 import json
-import math
 import os
 import signal
 import socket
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from optima_core.clusters.base import ClusterJob
-from optima_core.clusters.local import ResourcePlan
+from optima_core.clusters.local import ResourcePlan, ResourceRequest, derive_plan
 from optima_slurm.cluster import SLURMCluster
 from optima_slurm.registry import JobRegistry
 from optima_slurm.sites import load_site
@@ -138,23 +137,13 @@ def stop_steps(steps: dict[str, subprocess.Popen[bytes]], grace: float = 20) -> 
 
 def plan_for(resources: dict[str, float], arguments: dict[str, Any]) -> ResourcePlan:
     """Concurrency from the resources of the whole Ray cluster (the local plan's rules)."""
-    cpus, gpus = int(resources.get("CPU", 0)), int(resources.get("GPU", 0))
-    reserved = math.ceil(arguments["frac_cpus_reserved"] * cpus)
-    concurrent = int((cpus - reserved) // arguments["cpus_per_trial"])
-    if arguments["gpus_per_trial"] > 0:
-        concurrent = min(concurrent, int(gpus // arguments["gpus_per_trial"]))
-    concurrent = max(concurrent, 1)
-    return ResourcePlan(
-        cpus=cpus,
-        gpus=gpus,
-        memory_mb=None,
-        cpus_reserved=reserved,
+    request = ResourceRequest(
         cpus_per_trial=arguments["cpus_per_trial"],
         gpus_per_trial=arguments["gpus_per_trial"],
-        concurrent_trials=concurrent,
-        max_pending_trials=arguments["max_pending_trials"] or concurrent,
-        temp_dir=None,
+        frac_cpus_reserved=arguments["frac_cpus_reserved"],
+        max_pending_trials=arguments["max_pending_trials"],
     )
+    return derive_plan(int(resources.get("CPU", 0)), int(resources.get("GPU", 0)), request)
 
 
 def optimize(address: str, ray: Any, arguments: dict[str, Any]) -> None:

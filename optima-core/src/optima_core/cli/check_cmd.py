@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from optima_core.cli.errors import user_errors
+from optima_core.engine.output import jsonable
 
 
 def _value_text(value: Any) -> str:
@@ -17,18 +18,6 @@ def _value_text(value: Any) -> str:
         return "np.inf"
     text = repr(value)
     return text if len(text) <= 90 else text[:87] + "..."
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and math.isinf(value):
-        return "inf"
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return repr(value)
 
 
 @click.command("check")
@@ -56,7 +45,7 @@ def check_command(config_path: str, defaults: str | None, as_json: bool) -> None
         payload = {
             "config": str(config_path),
             "parameters": {
-                p.name: {"value": _jsonable(values[p.name]), "source": run_config.sources.get(p.name, "")}
+                p.name: {"value": jsonable(values[p.name]), "source": run_config.sources.get(p.name, "")}
                 for p in PARAMETERS
             },
             "hooks": hooks,

@@ -101,25 +101,44 @@ class LocalCluster:
                         "(Ray's socket paths under it are limited to 107 bytes)",
                     )
                 )
-        reserved = math.ceil(request.frac_cpus_reserved * cpus) if cpus >= 1 else 0
-        usable = cpus - reserved
+        usable = cpus - reserved_cpus(cpus, request.frac_cpus_reserved) if cpus >= 1 else 0
         if not problems and request.cpus_per_trial > usable:
             problems.append(
                 Problem("--cpus_per_trial", request.cpus_per_trial, f"at most the {usable} CPU(s) left for trials")
             )
         if problems:
             raise ConfigError("The command line", problems)
-        concurrent = int(usable // request.cpus_per_trial)
-        if request.gpus_per_trial > 0:
-            concurrent = min(concurrent, int(request.gpus // request.gpus_per_trial))
-        return ResourcePlan(
-            cpus=cpus,
-            gpus=request.gpus,
+        return derive_plan(
+            cpus,
+            request.gpus,
+            request,
             memory_mb=request.mem_per_cpu * cpus if request.mem_per_cpu else None,
-            cpus_reserved=reserved,
-            cpus_per_trial=request.cpus_per_trial,
-            gpus_per_trial=request.gpus_per_trial,
-            concurrent_trials=max(concurrent, 1),
-            max_pending_trials=request.max_pending_trials or max(concurrent, 1),
             temp_dir=request.temp_dir,
         )
+
+
+def reserved_cpus(cpus: int, frac_cpus_reserved: float) -> int:
+    """CPUs kept free of trials: ``ceil(frac_cpus_reserved * cpus)``."""
+    return math.ceil(frac_cpus_reserved * cpus)
+
+
+def derive_plan(
+    cpus: int, gpus: int, request: ResourceRequest, *, memory_mb: float | None = None, temp_dir: str | None = None
+) -> ResourcePlan:
+    """The concurrency ``request``'s per-trial resources allow on ``cpus`` / ``gpus`` (at least one trial)."""
+    reserved = reserved_cpus(cpus, request.frac_cpus_reserved)
+    concurrent = int((cpus - reserved) // request.cpus_per_trial)
+    if request.gpus_per_trial > 0:
+        concurrent = min(concurrent, int(gpus // request.gpus_per_trial))
+    concurrent = max(concurrent, 1)
+    return ResourcePlan(
+        cpus=cpus,
+        gpus=gpus,
+        memory_mb=memory_mb,
+        cpus_reserved=reserved,
+        cpus_per_trial=request.cpus_per_trial,
+        gpus_per_trial=request.gpus_per_trial,
+        concurrent_trials=concurrent,
+        max_pending_trials=request.max_pending_trials or concurrent,
+        temp_dir=temp_dir,
+    )

@@ -52,13 +52,14 @@ def config_fingerprint(run_config: RunConfig) -> str:
     return digest.hexdigest()
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` with infinities as strings, keys as strings and unknown objects as their repr (for JSON)."""
     if isinstance(value, float) and math.isinf(value):
         return "inf" if value > 0 else "-inf"
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return repr(value)
@@ -95,7 +96,7 @@ def prepare_output_folder(run_config: RunConfig, *, resume: bool) -> Path:
         shutil.copyfile(run_config.path, folder / "run_config.py")
     if run_config.defaults_path is not None:
         shutil.copyfile(run_config.defaults_path, folder / "defaults_config.py")
-    (folder / "resolved_config.json").write_text(json.dumps(_jsonable(run_config.as_dict()), indent=2))
+    (folder / "resolved_config.json").write_text(json.dumps(jsonable(run_config.as_dict()), indent=2))
     manifest.write_text(
         json.dumps(
             {
