@@ -113,7 +113,7 @@ class DefaultDataModule(pl.LightningDataModule):
                 prepared, batch_size=int(self.model_config["batch_size"]), shuffle=shuffle
             )
         batch_size = int(self.model_config["batch_size"])
-        if split != "train":  # evaluation needs no small batches: the losses and metrics are weighted means
+        if split != "train" or not shuffle:  # evaluation and prediction need no small batches (weighted means)
             batch_size = max(batch_size, EVALUATION_BATCH_SIZE)
         return TensorBatches(prepared, batch_size, shuffle, seed=self.seed)
 

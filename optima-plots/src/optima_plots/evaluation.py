@@ -30,7 +30,6 @@ from optima_plots.style import label_list
 
 SPLITS = ("train", "val", "test")
 LONG_NAMES = {"train": "training", "val": "validation", "test": "testing"}
-EPSILON = 1e-7  # probabilities are clipped to [EPSILON, 1 - EPSILON] like Keras' cross-entropies
 
 
 def split_data(dataset_split: Sequence[Any]) -> dict[str, EventData]:
@@ -65,19 +64,6 @@ def node_truth(data: EventData, node: int, n_outputs: int) -> np.ndarray:
     """True for the events of the node's class (binary: ``Target == 1``)."""
     classes = data.class_index()
     return classes == (0 if n_outputs == 1 else node)
-
-
-def cross_entropy(targets: np.ndarray, predictions: np.ndarray, weights: np.ndarray | None) -> float:
-    """Event-weighted mean cross-entropy: binary for one output column, categorical for several."""
-    y = np.asarray(targets, dtype=np.float64).reshape(len(predictions), -1)
-    p = np.clip(np.asarray(predictions, dtype=np.float64).reshape(len(predictions), -1), EPSILON, 1.0 - EPSILON)
-    if p.shape[1] == 1:
-        per_event = -(y * np.log(p) + (1.0 - y) * np.log(1.0 - p))[:, 0]
-    else:
-        per_event = -(y * np.log(p)).sum(axis=1)
-    w = np.ones(len(p)) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
-    total = w.sum()
-    return float((per_event * w).sum() / total) if total != 0 else float("nan")
 
 
 def draw_figures(

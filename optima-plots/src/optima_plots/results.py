@@ -27,8 +27,9 @@ import numpy as np
 from optima_core.inputs.dataset import EventData
 from optima_core.metrics import weighted_roc_auc
 from optima_core.metrics.weighted import evaluate_weighted, weighted_implementation
+from optima_core.metrics.weighted import weighted_cross_entropy as cross_entropy
 from optima_plots.evaluation import LONG_NAMES as SPLIT_LABELS
-from optima_plots.evaluation import cross_entropy, node_truth, nodes
+from optima_plots.evaluation import node_truth, nodes
 
 SIGNIFICANT_DIGITS = 6
 

@@ -29,9 +29,7 @@ def user_errors(function: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
-        except (ConfigError, PluginError) as error:
-            raise UserError(str(error)) from error
-        except OptimizationFailedError as error:
+        except (ConfigError, PluginError, OptimizationFailedError) as error:
             raise UserError(str(error)) from error
         except NotImplementedError as error:
             raise UserError(f"not available in this version of OPTIMA: {error}") from error

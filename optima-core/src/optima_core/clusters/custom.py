@@ -17,8 +17,6 @@ from optima_core.config.problems import ConfigError
 
 def load_custom_cluster_class(path: str | Path) -> type[Cluster]:
     """Execute ``path`` and return its ``CustomCluster`` class (with ``job_class`` set from ``ClusterJob``)."""
-    if path is None:
-        raise ConfigError("--cluster custom", ["needs --cluster_config FILE (a file defining CustomCluster)"])
     role = "cluster config"
     module = load_module(Path(path), role)
     where = f"The cluster config '{path}'"

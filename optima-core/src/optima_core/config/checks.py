@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 Check = Callable[[Any], "str | None"]
@@ -122,10 +122,6 @@ def sequence_of(item: Check, text: str, *, min_length: int = 0) -> Check:
     return check
 
 
-def is_sequence(value: Any) -> bool:
-    return isinstance(value, (list, tuple))
-
-
 def is_callable_pair(value: Any) -> bool:
     """``(names_tuple, callable)``: the shape of conditional bounds/values and of ``only``."""
     return (
@@ -135,7 +131,3 @@ def is_callable_pair(value: Any) -> bool:
         and all(isinstance(n, str) for n in value[0])
         and callable(value[1])
     )
-
-
-def names(values: Sequence[Any]) -> list[str]:
-    return [v for v in values if isinstance(v, str)]

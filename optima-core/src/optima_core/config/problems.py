@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-_MISSING = object()
-
 
 def short_repr(value: Any, limit: int = 80) -> str:
     text = value if isinstance(value, str) and value.startswith("(") else repr(value)

@@ -17,7 +17,7 @@ import importlib
 import os
 import types
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from typing import Any
 
@@ -70,15 +70,7 @@ class PluginRecord:
     hooks: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "distribution": self.distribution,
-            "version": self.version,
-            "status": self.status,
-            "origin": self.origin,
-            "error": self.error,
-            "hooks": list(self.hooks),
-        }
+        return asdict(self)
 
 
 def _env_list(variable: str) -> set[str]:

@@ -17,24 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from optima_core.metrics.weighted import evaluate_weighted
-
-EPSILON = 1e-7
-
-
-def weighted_cross_entropy(targets: np.ndarray, predictions: np.ndarray, weights: np.ndarray | None) -> float:
-    """Event-weighted mean cross-entropy; binary for one output column, categorical otherwise."""
-    y = np.asarray(targets, dtype=np.float64)
-    p = np.clip(np.asarray(predictions, dtype=np.float64), EPSILON, 1.0 - EPSILON)
-    n = len(y)
-    y, p = y.reshape(n, -1), p.reshape(n, -1)
-    if y.shape[1] == 1:
-        per_event = -(y * np.log(p) + (1.0 - y) * np.log(1.0 - p))[:, 0]
-    else:
-        per_event = -(y * np.log(p)).sum(axis=1)
-    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
-    total = w.sum()
-    return float((per_event * w).sum() / total) if total != 0 else float("nan")
+from optima_core.metrics.weighted import evaluate_weighted, weighted_cross_entropy
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,9 @@ def create_variable_sets_to_try(
     model_config: Any, models_with_inputs: Any, metric: Any, all_vars: Any, vars_remaining: Any
 ) -> dict[str, list[Any]]:
     """Every leave-one-out subset of ``vars_remaining``, labelled by the variable left out."""
-    return {_label(v): [w for w in vars_remaining if w != v] for v in vars_remaining}
+    from optima_core.builtin.input_handler import scaling_key
+
+    return {scaling_key(v): [w for w in vars_remaining if w != v] for v in vars_remaining}
 
 
 @hookimpl
@@ -46,7 +48,3 @@ def shuffle_input_var(
 
     variables = list(getattr(dataset, "variables", None) or input_handler.get_vars())
     return shuffle_columns(dataset, variables, list(vars_to_shuffle), shuffle_rng())
-
-
-def _label(variable: Any) -> str:
-    return variable if isinstance(variable, str) else "_".join(str(i) for i in variable)

@@ -6,11 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from optima_core.builtin.input_handler import scaling_key as name
 from optima_core.variable_selection.decision import Estimate, Iteration, SelectionState
-
-
-def name(variable: Any) -> str:
-    return variable if isinstance(variable, str) else "_".join(str(i) for i in variable)
 
 
 def progress_line(iteration: Iteration, remaining: int) -> str:
