@@ -231,10 +231,10 @@ def load_event_data(
     classes = classes[selection]
     target = target[selection]
 
-    weights = np.asarray(columns.read(layout.weight), dtype=np.float64)[selection]
+    weights = np.asarray(columns.read(layout.weight))[selection].astype(np.float64, copy=False)
     checks.check_weights(weights, classes, n_classes, labels, source, layout.weight, binary)
     if layout.event_number is not None:
-        event_numbers = np.asarray(columns.read(layout.event_number))[selection].astype(np.int64)
+        event_numbers = np.asarray(columns.read(layout.event_number))[selection].astype(np.int64, copy=False)
     else:
         event_numbers = selection.astype(np.int64)
     if setting(run_config, "use_eventNums_splitting"):

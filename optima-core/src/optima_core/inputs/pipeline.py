@@ -51,13 +51,13 @@ def using_hooks(hooks: Any) -> Iterator[None]:
 
 
 def current_hooks(run_config: Any) -> Any:
-    """The hooks set by :func:`using_hooks`, else those of a fresh manager with the run-config's module."""
+    """The hooks set by :func:`using_hooks`, else those of the run's manager (or a fresh one, outside a run)."""
     hooks = _ACTIVE_HOOKS.get()
     if hooks is not None:
         return hooks
-    from optima_core.plugins.manager import create_plugin_manager
+    from optima_core.plugins.active import active_manager
 
-    return create_plugin_manager(run_config_module=getattr(run_config, "module", None)).hooks
+    return active_manager(run_config).hooks
 
 
 def splitting_condition(run_config: Any) -> RandomSplit | EventNumberSplit:

@@ -51,7 +51,7 @@ class HybridEvaluator(Evaluator):
         return True
 
 
-def normalize_outcome(result: Any, labels: list[str], folds: int) -> EvaluationOutcome:
+def normalize_outcome(result: Any, labels: list[str]) -> EvaluationOutcome:
     """An :class:`EvaluationOutcome` from what an evaluator or the hook returned; clear errors otherwise."""
     if isinstance(result, EvaluationOutcome):
         values, models = result.values, result.models
@@ -113,4 +113,4 @@ class CustomEvaluator(Evaluator):
                 "variable_optimization_mode is 'custom' but no evaluate_variable_importance implementation "
                 "returned a result: define evaluate_variable_importance in the run-config"
             )
-        return normalize_outcome(result, list(variable_sets), len(session.folds))
+        return normalize_outcome(result, list(variable_sets))

@@ -153,9 +153,7 @@ def run_variable_selection(context: RunContext, pre_hpo: Any) -> VariableSelecti
             break
         sets = {str(label): list(variables) for label, variables in sets.items()}
         phase = evaluator.phase
-        outcome = normalize_outcome(
-            evaluator.evaluate(sets, evaluator.num_repeats(), f"iteration{number}"), list(sets), len(session.folds)
-        )
+        outcome = normalize_outcome(evaluator.evaluate(sets, evaluator.num_repeats(), f"iteration{number}"), list(sets))
         estimates = {label: Estimate.from_values(outcome.values[label], use_median) for label in sets}
         chosen = _best_label(estimates, state.op)
         estimate, models = estimates[chosen], (outcome.models or {}).get(chosen)
@@ -167,7 +165,6 @@ def run_variable_selection(context: RunContext, pre_hpo: Any) -> VariableSelecti
                     {chosen: sets[chosen]}, int(run_config.num_repeats_for_reevaluation), f"iteration{number}_reeval"
                 ),
                 [chosen],
-                len(session.folds),
             )
             estimate = Estimate.from_values(redo.values[chosen], use_median)
             models = (redo.models or {}).get(chosen) or models
