@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from optima_core.builtin.fit import r_squared
-
-VALID_COLUMN = "optima_valid"
+from optima_core.training.loop import VALID_COLUMN
+from optima_core.training.monitor import is_better
 
 
 @dataclass
@@ -49,10 +49,6 @@ class Selection:
         return f"{self.kind}: trial {self.trial_id}, {metric} = {self.value:.6g} at epoch {self.epoch}"
 
 
-def _better(a: float, b: float | None, mode: str) -> bool:
-    return b is None or (a < b if mode == "min" else a > b)
-
-
 def best_value(trials: Sequence[TrialHistory], metric: str, mode: str) -> Selection | None:
     """The best single epoch over all trials, among epochs that passed the overtraining conditions."""
     best: Selection | None = None
@@ -67,7 +63,7 @@ def best_value(trials: Sequence[TrialHistory], metric: str, mode: str) -> Select
             continue
         index = values.idxmin() if mode == "min" else values.idxmax()
         value = float(values.loc[index])
-        if _better(value, best.value if best else None, mode):
+        if is_better(value, best.value if best else None, mode):
             best = Selection("best-value", trial.trial_id, trial.config, int(valid.loc[index, "epoch"]), value)
     return best
 
@@ -145,6 +141,6 @@ def best_fit(
             skipped[trial.trial_id] = outcome
             continue
         epoch, value = outcome
-        if _better(value, best.value if best else None, mode):
+        if is_better(value, best.value if best else None, mode):
             best = Selection("best-fit", trial.trial_id, trial.config, epoch, value)
     return best, skipped

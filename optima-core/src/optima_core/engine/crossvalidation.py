@@ -14,6 +14,7 @@ from typing import Any
 
 from optima_core.engine.context import RunContext
 from optima_core.engine.trial import FOLD_KEY, RESUME_CHECKPOINT_INTERVAL_S, SEED_KEY, TrialSettings, run_trial
+from optima_core.training.loop import VALID_COLUMN
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,7 @@ def summarize(results: Any, monitor: str, mode: str, label: str) -> dict[str, An
             failed.append(name)
             lines.append(f"{name}: no '{monitor}' reported")
             continue
-        valid = frame[frame["optima_valid"].astype(bool)] if "optima_valid" in frame else frame
+        valid = frame[frame[VALID_COLUMN].astype(bool)] if VALID_COLUMN in frame else frame
         column = valid[monitor] if len(valid) else frame[monitor]
         best_index = column.idxmax() if mode == "max" else column.idxmin()
         best = float(column.loc[best_index])

@@ -18,8 +18,9 @@ from optima_core.engine.crossvalidation import FoldPlan, FoldResults, train_fold
 from optima_core.engine.errors import OptimizationFailedError
 from optima_core.engine.trial import RESUME_CHECKPOINT_INTERVAL_S, TrialSettings, run_trial
 from optima_core.selection import Selection, TrialHistory, best_fit, best_value
+from optima_core.training.loop import TARGET_COLUMN
 
-TARGET = "optima_target"
+TARGET = TARGET_COLUMN
 
 
 @dataclass

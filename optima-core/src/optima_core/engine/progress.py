@@ -12,6 +12,8 @@ from typing import Any, TextIO
 
 from ray import tune
 
+from optima_core.training.monitor import is_better
+
 
 def _duration(seconds: float) -> str:
     seconds = int(max(seconds, 0))
@@ -61,10 +63,12 @@ class ProgressPrinter(tune.Callback):
         epochs = int(epochs) if isinstance(epochs, float) else epochs
         shown = f"{value:.5g}" if isinstance(value, (int, float)) and math.isfinite(value) else str(value)
         text = f"{self.metric_label} = {shown}"
-        if isinstance(value, (int, float)) and math.isfinite(value):
-            better = self.best is None or (value < self.best[0] if self.mode == "min" else value > self.best[0])
-            if better:
-                self.best = (float(value), trial.trial_id)
+        if (
+            isinstance(value, (int, float))
+            and math.isfinite(value)
+            and is_better(value, self.best[0] if self.best else None, self.mode)
+        ):
+            self.best = (float(value), trial.trial_id)
         best = f"best {self.best[0]:.5g} ({self.best[1]})" if self.best else "no valid result yet"
         elapsed = _duration(time.monotonic() - self.start)
         print(

@@ -21,6 +21,9 @@ from optima_core.training.job import TrainingJob
 from optima_core.training.monitor import EpochMonitor, checkpoint_due
 
 STATE_FILE = "optima_state.json"
+#: Columns every reported epoch carries: the monitored value and whether the epoch passes every condition.
+TARGET_COLUMN = "optima_target"
+VALID_COLUMN = "optima_valid"
 
 #: ``report(metrics, checkpoint_dir_or_None)``
 Reporter = Callable[[dict[str, Any], "Path | None"], None]
@@ -103,7 +106,7 @@ def train(
         conditions = job.metrics.overtraining_verdicts(metrics)
         decision = monitor.end_epoch(metrics, overtrained=any(conditions.values()))
         epoch = monitor.state.epoch
-        row = {"epoch": epoch, **metrics, "optima_target": decision.target, "optima_valid": decision.valid}
+        row = {"epoch": epoch, **metrics, TARGET_COLUMN: decision.target, VALID_COLUMN: decision.valid}
         history.append(row)
         if decision.improved and restore_best_weights:
             best_weights[:] = [backend.get_weights()]

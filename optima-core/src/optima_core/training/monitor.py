@@ -64,6 +64,11 @@ class EpochDecision:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def is_better(value: float, reference: float | None, mode: str) -> bool:
+    """Whether ``value`` beats ``reference`` (``None``: nothing to beat) for ``mode`` 'min' or 'max'."""
+    return reference is None or (value < reference if mode == "min" else value > reference)
+
+
 class EpochMonitor:
     """Decides, epoch by epoch, whether training goes on; restorable from :meth:`state_dict`."""
 
@@ -78,9 +83,7 @@ class EpochMonitor:
         return math.inf if self.settings.monitor_op == "min" else -math.inf
 
     def _better(self, value: float, reference: float | None) -> bool:
-        if reference is None:
-            return True
-        return value < reference if self.settings.monitor_op == "min" else value > reference
+        return is_better(value, reference, self.settings.monitor_op)
 
     def target_value(self) -> float:
         """The trial's value for the optimizer: best or last valid target, or the worst value if none yet."""
