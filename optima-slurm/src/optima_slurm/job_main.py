@@ -191,15 +191,9 @@ def main(argv: list[str]) -> int:
         for node in nodes[1:]:
             log(f"starting a Ray worker on {node} ({node_cpus[node]} CPUs, {gpus} GPUs)")
             steps[node] = cluster.start_ray_worker(node, address, ports, node_cpus[node], gpus, temp_dir)
-        from optima_core.engine.ray_session import RAY_ENVIRONMENT
+        from optima_core.engine.ray_session import connect
 
-        for key, value in RAY_ENVIRONMENT.items():
-            os.environ.setdefault(key, value)
-        import ray
-
-        ray.init(
-            address=address, runtime_env={"env_vars": {k: os.environ[k] for k in RAY_ENVIRONMENT}}, log_to_driver=False
-        )
+        ray = connect(address)
         signal.signal(signal.SIGTERM, _terminate)  # ray.init installs a handler that would abort without clean-up
         wait_for_nodes(ray, steps, timeout)
         log(f"Ray cluster ready: {len(nodes)} node(s) {', '.join(nodes)}; resources {ray.cluster_resources()}")

@@ -34,6 +34,18 @@ def short_temp_dir() -> str:
     return str(Path(base) / f"optima-ray-{os.getpid()}")
 
 
+def connect(address: str) -> Any:
+    """Join the Ray cluster at ``address`` with OPTIMA's environment for every process of the job; returns ``ray``."""
+    for key, value in RAY_ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+    import ray
+
+    ray.init(
+        address=address, runtime_env={"env_vars": {k: os.environ[k] for k in RAY_ENVIRONMENT}}, log_to_driver=False
+    )
+    return ray
+
+
 @contextmanager
 def ray_session(plan: ResourcePlan, address: str | None = None) -> Iterator[Any]:
     """A Ray connection for the duration of a run: a new local instance sized by ``plan``, or ``address``."""
@@ -45,7 +57,7 @@ def ray_session(plan: ResourcePlan, address: str | None = None) -> Iterator[Any]
     if not ray.is_initialized():
         runtime_env = {"env_vars": {k: os.environ[k] for k in RAY_ENVIRONMENT}}
         if address:
-            ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
+            connect(address)
         else:
             kwargs: dict[str, Any] = {
                 "num_cpus": plan.cpus,
