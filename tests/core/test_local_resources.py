@@ -1,14 +1,26 @@
-"""LocalCluster.plan: what Ray gets on this machine and how many trials run at once (pitfall 2: no 3-CPU minimum)."""
+"""LocalCluster: what Ray gets on this machine and how many trials run at once (pitfall 2: no 3-CPU minimum), and
+the one cluster interface (:class:`RunTarget`) that ``optima run`` hands every run to, local or batch."""
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
+from core_helpers import FakeSite
 
+from optima_core.cli import cli
 from optima_core.clusters import local
+from optima_core.clusters.base import Cluster
 from optima_core.clusters.local import MAX_TEMP_DIR_LENGTH, LocalCluster, ResourceRequest, available_cpus
+from optima_core.clusters.target import RunRequest, RunTarget, select_cluster
+from optima_core.config.loader import load_run_config
 from optima_core.config.problems import ConfigError
+from optima_core.errors import PluginError
+from optima_core.plugins.manager import create_plugin_manager
 
 
 @pytest.fixture
@@ -124,3 +136,103 @@ def test_single_bad_request(request_arguments: dict, parameter: str, expected: s
 
 def test_a_short_absolute_temp_dir_is_fine(two_cores: None) -> None:
     assert plan(temp_dir="/tmp/ray").temp_dir == "/tmp/ray"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One cluster interface: every --cluster choice is a RunTarget and optima run only calls launch()
+# ---------------------------------------------------------------------------------------------------------------
+
+#: A third-party place to run that is neither this machine nor a batch system: it records what launch() received.
+RECORDING_TARGET = """
+import json, os
+from optima_core.clusters.target import RunTarget
+from optima_core.hookspecs import hookimpl
+from optima_core.plugins.descriptors import ClusterDescriptor
+
+
+class Recorder(RunTarget):
+    name = "recorder"
+
+    def launch(self, request):
+        with open(os.environ["RECORD_TO"], "w") as f:
+            json.dump({"config": str(request.config_path), "cpus": request.arguments["cpus"],
+                       "model_type": request.run_config.model_type}, f)
+        request.report("recorded")
+
+
+class NotATarget:
+    pass
+
+
+@hookimpl
+def optima_register_clusters():
+    return [ClusterDescriptor("recorder", "recording_target:Recorder", "records the run"),
+            ClusterDescriptor("stray", "recording_target:NotATarget", "no cluster at all")]
+"""
+
+
+def test_local_and_batch_clusters_are_run_targets() -> None:
+    assert isinstance(select_cluster(create_plugin_manager(), "local"), LocalCluster)
+    assert issubclass(LocalCluster, RunTarget) and issubclass(Cluster, RunTarget)
+
+
+def test_optima_run_launches_any_registered_target(
+    fake_site: FakeSite, write_config: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_site.add_distribution(
+        "recording-target", {"recorder": "recording_target"}, {"recording_target": RECORDING_TARGET}
+    )
+    record = tmp_path / "record.json"
+    monkeypatch.setenv("RECORD_TO", str(record))
+    config = write_config()
+    result = CliRunner().invoke(cli, ["run", str(config), "--cluster", "recorder", "--cpus", "3"])
+    assert result.exit_code == 0, result.output
+    assert "recorded" in result.output
+    assert json.loads(record.read_text()) == {"config": str(config), "cpus": 3, "model_type": "Keras"}
+
+
+def test_a_registered_cluster_that_is_no_target_is_named(fake_site: FakeSite) -> None:
+    fake_site.add_distribution(
+        "recording-target", {"recorder": "recording_target"}, {"recording_target": RECORDING_TARGET}
+    )
+    with pytest.raises(
+        PluginError, match=r"the cluster 'stray' registered by .*recording.target.* is <recording_target"
+    ):
+        select_cluster(create_plugin_manager(), "stray")
+
+
+def test_local_refuses_a_cluster_config() -> None:
+    with pytest.raises(
+        ConfigError, match=r"--cluster_config = 'site.toml': expected no cluster config with --cluster local"
+    ):
+        select_cluster(create_plugin_manager(), "local", "site.toml")
+
+
+def test_local_launch_plans_this_machine_and_runs_here(
+    write_config: Any, two_cores: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from optima_core.engine import orchestrator
+
+    calls: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(orchestrator, "run", lambda *arguments: calls.append(arguments))
+    config = write_config()
+    run_config = load_run_config(config)
+    manager = create_plugin_manager(run_config_module=run_config.module)
+    arguments = dict(
+        cpus=None,
+        gpus=0,
+        mem_per_cpu=None,
+        cpus_per_trial=0.5,
+        gpus_per_trial=0.0,
+        frac_cpus_reserved=0.0,
+        max_pending_trials=None,
+        temp_dir=None,
+        resume=True,
+        address=None,
+    )
+    lines: list[str] = []
+    LocalCluster().launch(RunRequest(run_config, manager, config, arguments, report=lines.append))
+    ((given_config, given_manager, plan, options),) = calls
+    assert (given_config, given_manager) == (run_config, manager)
+    assert (plan.cpus, plan.concurrent_trials, options.resume, options.address) == (2, 4, True, None)
+    assert lines == [f"run-config {config} is valid; resources: {plan.describe()}"]

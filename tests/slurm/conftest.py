@@ -13,6 +13,22 @@ from pathlib import Path
 import pytest
 from slurm_sandbox import Sandbox, ensure_installed, free_port_block, start_sandbox
 
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def _stray_job_outputs() -> set[Path]:
+    """SLURM's default job output files (``slurm-<id>.out``) in the repository: a job submitted without ``--output``."""
+    return set(REPOSITORY.glob("slurm-*.out")) | set((REPOSITORY / "tests").rglob("slurm-*.out"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_stray_job_output() -> Iterator[None]:
+    """Every job of the tests writes its output under the test's folder, never into the source tree."""
+    before = _stray_job_outputs()
+    yield
+    new = sorted(_stray_job_outputs() - before)
+    assert not new, f"the SLURM tests left job output in the source tree: {[str(p) for p in new]}"
+
 
 @pytest.fixture(scope="session")
 def slurm() -> Iterator[Sandbox]:

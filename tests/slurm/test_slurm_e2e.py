@@ -1,5 +1,6 @@
 """End to end on a real SLURM (two fake nodes on this host): submit, 2-node Ray cluster, HPO, COMPLETED; two jobs
-at once on distinct ports; ``scancel`` leaves no Ray process behind."""
+at once on distinct ports; ``scancel`` leaves no Ray process behind; a SLURMCluster subclass's overrides run inside
+the job."""
 
 from __future__ import annotations
 
@@ -205,3 +206,57 @@ def test_a_ray_head_that_cannot_start_is_reported(slurm: Sandbox, sandbox_site: 
         state = slurm.wait_for_state(job_id, {"COMPLETED", "FAILED", "CANCELLED"}, timeout=90)
     assert state == "FAILED", f"{state}: {log_text(log)[-3000:]}"
     assert "ERROR: the Ray head on node1 cannot start: its port" in log_text(log), log_text(log)[-3000:]
+
+
+#: A ``--cluster custom`` file: a SLURMCluster subclass whose overrides leave traces, one at construction (only at
+#: submission: inside the job the submitted object is restored, not rebuilt) and one when the job starts the Ray head.
+TRACING_CLUSTER = """
+import os
+from pathlib import Path
+from optima_slurm import SLURMCluster, load_site
+
+TRACES = Path({traces!r})
+
+
+class CustomCluster(SLURMCluster):
+    def __init__(self):
+        super().__init__(load_site({site!r}))
+        self.submitted_by = os.getpid()
+        (TRACES / f"init-{{os.getpid()}}").touch()
+
+    def start_ray_head(self, node, ports, cpus, gpus, temp_dir):
+        (TRACES / f"head-{{os.environ['SLURM_JOB_ID']}}-{{node}}-from-{{self.submitted_by}}").touch()
+        return super().start_ray_head(node, ports, cpus, gpus, temp_dir)
+"""
+
+
+def test_a_slurm_cluster_subclass_runs_its_overrides_inside_the_job(
+    slurm: Sandbox, sandbox_site: Path, tmp_path: Path
+) -> None:
+    traces = tmp_path / "traces"
+    traces.mkdir()
+    cluster_file = tmp_path / "tracing_cluster.py"
+    cluster_file.write_text(TRACING_CLUSTER.format(traces=str(traces), site=str(sandbox_site)))
+    hpo_config(tmp_path, num_samples=1, max_epochs=1)
+    job_id, log = submit(
+        slurm,
+        tmp_path,
+        "--cluster",
+        "custom",
+        "--cluster_config",
+        str(cluster_file),
+        "--name",
+        "traced",
+        "--fixed_ray_node_size",
+        "--workers",
+        "1",
+        "--cpus_per_worker",
+        "1",
+    )
+    state = slurm.wait_for_state(job_id, {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL"}, timeout=240)
+    assert state == "COMPLETED", f"job {job_id} ended {state!r}; log:\n{log_text(log)[-4000:]}"
+    (init,) = [t.name for t in traces.iterdir() if t.name.startswith("init-")]  # built once, at submission
+    submitter = init.removeprefix("init-")
+    assert {t.name for t in traces.iterdir()} == {init, f"head-{job_id}-node1-from-{submitter}"}
+    assert (tmp_path / "out" / "main_slurm" / "main_hyperopt").is_dir()
+    assert not list(tmp_path.glob("slurm-*.out"))

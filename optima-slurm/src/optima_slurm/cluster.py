@@ -2,6 +2,7 @@
 
 One class serves every SLURM site; a :class:`~optima_slurm.sites.Site` holds what differs between sites. The batch
 script sources ``path_to_setup_file`` (when set) and runs :mod:`optima_slurm.job_main` in the allocation, which
+rebuilds this cluster object from the job file (a subclass stays that subclass, so its overrides run inside the job),
 builds the Ray cluster and runs the optimization (see there).
 """
 
@@ -20,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from optima_core.clusters.base import Cluster, ClusterJob, PortRange
+from optima_core.clusters.handover import write_job_file
 from optima_core.config.problems import ConfigError
+from optima_core.errors import OptimaUserError
 from optima_slurm.sites import Site
 
 #: Environment of every Ray process in a job: no usage stats, no token files, quick shutdown on SIGTERM.
@@ -34,12 +37,13 @@ _ACTIVE_STATES = {"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "SUSPENDED"
 
 
 def _run(command: list[str], what: str) -> str:
+    """Run a SLURM command; a missing command or a refusal (bad partition, account...) is the user's to fix."""
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     except FileNotFoundError as error:
-        raise RuntimeError(f"{what}: '{command[0]}' was not found; is this a SLURM login node?") from error
+        raise OptimaUserError(f"{what}: '{command[0]}' was not found; is this a SLURM login node?") from error
     if result.returncode != 0:
-        raise RuntimeError(f"{what}: {shlex.join(command)} failed ({result.returncode}): {result.stderr.strip()}")
+        raise OptimaUserError(f"{what}: {shlex.join(command)} failed ({result.returncode}): {result.stderr.strip()}")
     return result.stdout
 
 
@@ -143,7 +147,7 @@ class SLURMCluster(Cluster):
             job.log_path = str(logs / f"{job.name}.log")
         stem = f"{job.name}.{uuid.uuid4().hex[:8]}"
         job_file = (logs / f"{stem}.job.json").resolve()
-        job_file.write_text(json.dumps({"site": self.site.source, "job": job.as_dict()}, indent=2))
+        write_job_file(job_file, self, job)
         script = logs / f"{stem}.sbatch"
         script.write_text(self.render_script(job, job_file))
         output = _run(["sbatch", "--parsable", str(script)], f"submitting job '{job.name}'")

@@ -22,11 +22,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from optima_core.clusters.base import ClusterJob
+from optima_core.clusters.handover import read_job_file
 from optima_core.clusters.local import ResourcePlan, ResourceRequest, derive_plan
 from optima_slurm.cluster import SLURMCluster
 from optima_slurm.registry import JobRegistry
-from optima_slurm.sites import load_site
 
 NODE_TIMEOUT_ENV = "OPTIMA_SLURM_NODE_TIMEOUT"
 
@@ -161,9 +160,9 @@ def optimize(address: str, ray: Any, arguments: dict[str, Any]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    spec = json.loads(Path(argv[0]).read_text())
-    cluster = SLURMCluster(load_site(spec["site"]))
-    job = ClusterJob.from_dict(spec["job"])
+    cluster, job = read_job_file(argv[0])
+    if not isinstance(cluster, SLURMCluster):
+        raise TypeError(f"the job file {argv[0]} holds a {type(cluster).__name__}: expected a SLURMCluster (subclass)")
     signal.signal(signal.SIGTERM, _terminate)
     job_id, nodes = cluster.job_id(), cluster.nodes()
     cpus = cluster.cpus_per_node()

@@ -1,9 +1,11 @@
 """What a cluster provides to OPTIMA, and the description of one cluster job.
 
-A cluster other than ``local`` does not run the optimization in the ``optima run`` process: ``optima run`` builds a
-:class:`ClusterJob` from the command line and hands it to :meth:`Cluster.submit`. Inside the job the cluster's launcher
-uses the remaining methods (node list, node IP, ports, Ray start commands) to build a Ray cluster across the job's
-nodes, then runs the optimization connected to it.
+A batch cluster is a :class:`~optima_core.clusters.target.RunTarget` like ``local``, but it does not run the
+optimization in the ``optima run`` process: its :meth:`Cluster.launch` builds a :class:`ClusterJob` from the command
+line and hands it to :meth:`Cluster.submit`. Inside the job the cluster's launcher rebuilds this very cluster object
+(:mod:`optima_core.clusters.handover`), so a subclass's overrides apply there too, and uses the remaining methods
+(node list, node IP, ports, Ray start commands) to build a Ray cluster across the job's nodes, then runs the
+optimization connected to it.
 
 Ports: every Ray port has a *base* and a *stride* (:class:`PortRange`). Several jobs may run on one cluster at the
 same time; each is given its own offset ``k`` and uses ``base + k * stride`` (:meth:`Cluster.ports_for_offset`), so
@@ -13,9 +15,12 @@ the Ray clusters of concurrent jobs never talk to each other. A base of 0 lets R
 from __future__ import annotations
 
 import socket
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
+
+from optima_core.clusters.target import RunRequest, RunTarget
 
 #: The Ray ports a job needs, in the order of the original's site configurations.
 PORT_NAMES = (
@@ -73,7 +78,7 @@ class ClusterJob:
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
-class Cluster(ABC):
+class Cluster(RunTarget):
     """A batch system OPTIMA can submit an optimization to and build a Ray cluster in.
 
     Subclasses describe one kind of batch system (SLURM: ``optima_slurm.SLURMCluster``); sites of one kind differ
@@ -85,6 +90,42 @@ class Cluster(ABC):
     job_class: type[ClusterJob] = ClusterJob
 
     # -- outside the job -------------------------------------------------------------------------------------
+
+    def launch(self, request: RunRequest) -> None:
+        """Describe the run as a job (:meth:`job_for`) and submit it; the job runs the optimization."""
+        job = self.job_for(request)
+        job_id = self.submit(job)
+        request.report(f"submitted job {job_id} to cluster '{self.name}'; log: {job.log_path}")
+
+    def job_for(self, request: RunRequest) -> ClusterJob:
+        """The job of ``request``: its resources, and the ``optima run`` arguments the job passes on."""
+        arguments = request.arguments
+        run_arguments = {
+            key: arguments[key]
+            for key in ("cpus_per_trial", "gpus_per_trial", "frac_cpus_reserved", "max_pending_trials", "resume")
+        }
+        run_arguments["config"] = str(request.config_path.resolve())
+        run_arguments["defaults"] = str(Path(arguments["defaults"]).resolve()) if arguments["defaults"] else None
+        run_arguments["cluster"] = arguments["cluster"]
+        run_arguments["cluster_config"] = (
+            str(Path(arguments["cluster_config"]).resolve()) if arguments["cluster_config"] else None
+        )
+        setup_file = request.run_config.get("path_to_setup_file")
+        return self.job_class(
+            name=arguments["name"],
+            workers=arguments["workers"],
+            cpus=arguments["cpus"],
+            cpus_per_worker=arguments["cpus_per_worker"],
+            gpus_per_worker=arguments["gpus_per_worker"],
+            min_cpus_per_ray_node=arguments["min_cpus_per_ray_node"],
+            fixed_ray_node_size=arguments["fixed_ray_node_size"],
+            mem_per_cpu=arguments["mem_per_cpu"],
+            runtime=arguments["runtime"],
+            exclude=arguments["exclude"],
+            path_to_setup_file=str(Path(setup_file).resolve()) if setup_file else None,
+            log_path=str(Path("logs") / f"{arguments['name']}.log"),
+            run_arguments=run_arguments,
+        )
 
     @abstractmethod
     def submit(self, job: ClusterJob) -> str:

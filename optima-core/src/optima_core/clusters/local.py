@@ -1,4 +1,4 @@
-"""Resources of a run on this machine: what Ray is given and how many trials run at once.
+"""``--cluster local``: run on this machine; what Ray is given and how many trials run at once.
 
 The original reserved at least two CPUs for Ray Data tasks and refused machines with fewer than three CPUs.
 OPTIMA keeps datasets as plain arrays in Ray's object store, so no CPUs need reserving: a 2-core laptop runs two
@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from optima_core.clusters.target import RunRequest, RunTarget
 from optima_core.config.problems import ConfigError, Problem
 
 #: Ray puts Unix sockets under its temp dir; their paths must stay below 107 bytes.
@@ -63,10 +64,42 @@ class ResourcePlan:
         )
 
 
-class LocalCluster:
+class LocalCluster(RunTarget):
     """Runs the optimization on this machine with a Ray instance that ``optima run`` starts and stops."""
 
     name = "local"
+
+    def __init__(self, cluster_config: str | None = None) -> None:
+        if cluster_config is not None:
+            raise ConfigError(
+                "The command line",
+                [Problem("--cluster_config", cluster_config, "no cluster config with --cluster local")],
+            )
+
+    def launch(self, request: RunRequest) -> None:
+        """Plan the resources of this machine and run the optimization in this process."""
+        from optima_core.engine.orchestrator import RunOptions, run
+
+        arguments = request.arguments
+        plan = self.plan(
+            ResourceRequest(
+                cpus=arguments["cpus"],
+                gpus=arguments["gpus"],
+                mem_per_cpu=arguments["mem_per_cpu"],
+                cpus_per_trial=arguments["cpus_per_trial"],
+                gpus_per_trial=arguments["gpus_per_trial"],
+                frac_cpus_reserved=arguments["frac_cpus_reserved"],
+                max_pending_trials=arguments["max_pending_trials"],
+                temp_dir=arguments["temp_dir"],
+            )
+        )
+        request.report(f"run-config {request.config_path} is valid; resources: {plan.describe()}")
+        run(
+            request.run_config,
+            request.manager,
+            plan,
+            RunOptions(resume=arguments["resume"], address=arguments["address"]),
+        )
 
     def plan(self, request: ResourceRequest) -> ResourcePlan:
         """Check the request against this machine and derive the concurrency; all problems at once."""
