@@ -12,14 +12,13 @@ PACKAGES := optima-core optima-lightning optima-keras optima-slurm optima-plots
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
 # Keep Ray, Keras and matplotlib from writing into ~ and from phoning home.
-export RAY_AUTH_MODE := disabled
 export RAY_USAGE_STATS_ENABLED := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 export TF_ENABLE_ONEDNN_OPTS := 0
 export KERAS_HOME := $(CURDIR)/.run/keras
 export MPLCONFIGDIR := $(CURDIR)/.run/mpl
 
-.PHONY: demo test lint typecheck pytest venv-demo venv-test clean
+.PHONY: demo test lint typecheck pytest venv-demo venv-test test-floors clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +31,7 @@ $(VENV)/.demo-installed: $(BIN)/python $(PYPROJECTS) constraints.txt
 	touch $@
 
 $(VENV)/.test-installed: $(VENV)/.demo-installed
-	$(PIP) install -q $(CONSTRAINTS) -e "./optima-core[test,root]" -e ./optima-lightning -e ./optima-keras \
+	$(PIP) install -q $(CONSTRAINTS) -e "./optima-core[test,root]" -e ./optima-lightning -e "./optima-keras[cpu]" \
 		-e ./optima-slurm -e ./optima-plots
 	touch $@
 
@@ -62,6 +61,11 @@ pytest: venv-test
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# The oldest dependency versions the pyproject files allow, installed in a throwaway venv (/tmp/optima-floors), with
+# the core tests and one small Lightning HPO run there. Not part of `make test` (it installs ~1 GB, ~15 minutes).
+test-floors:
+	$(PYTHON) tools/check_floors.py
 
 clean:
 	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache

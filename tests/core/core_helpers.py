@@ -101,5 +101,24 @@ from optima_core.plugins.descriptors import BackendDescriptor
 
 @hookimpl
 def optima_register_backends():
-    return [BackendDescriptor("Keras", "optima_keras_stub:Backend", "stand-in for optima-keras in the core tests")]
+    return [
+        BackendDescriptor(
+            "Keras",
+            "optima_keras_stub:Backend",
+            "stand-in for optima-keras in the core tests, stating the same facts",
+            model_hooks=("build_model", "compile_model"),
+            mutatable=(
+                "learning_rate",
+                "Adam_beta_1",
+                "one_minus_Adam_beta_2",
+                "Adam_epsilon",
+                "loss_function",
+                "loss_weight_class_N",
+                "l1_lambda",
+                "l2_lambda",
+                "dropout",
+            ),
+            scalings=("linear", "sqrt", "log10"),
+        )
+    ]
 """

@@ -139,7 +139,7 @@ def test_check_json(write_config) -> None:
     assert payload["config"] == str(path)
     assert payload["parameters"]["perform_main_hyperopt"] == {"value": True, "source": "run-config"}
     assert payload["hooks"]["fit_function"] == ["run-config", "optima_core.builtin.plugin"]
-    assert set(payload) == {"config", "parameters", "hooks", "warnings", "extra_names"}
+    assert set(payload) == {"config", "parameters", "hooks", "backends", "warnings", "extra_names"}
 
 
 def test_check_bad_config_json_is_still_a_plain_error(write_config) -> None:
@@ -398,3 +398,45 @@ def test_installed_script_with_the_original_spelling_and_a_bad_config(write_conf
     assert (
         "- max_epoch = 12: expected a known parameter; unknown parameter; did you mean 'max_epochs'?" in result.stderr
     )
+
+
+def test_verbosity_options_with_the_original_spelling(recorded_run: list[dict[str, Any]]) -> None:
+    assert _main(["-c", "cfg.py", "-q"]) == 0
+    assert _main(["run", "cfg.py", "--verbose"]) == 0
+    assert [(call["verbose"], call["quiet"]) for call in recorded_run] == [(False, True), (True, False)]
+
+
+def test_verbose_and_quiet_exclude_each_other(write_config) -> None:
+    result = invoke("check", str(write_config()), "-v", "-q")
+    assert result.exit_code == 2
+    assert "-v/--verbose and -q/--quiet exclude each other" in result.output
+
+
+REPLACING_PLOTS = """
+from optima_core.hookspecs import hookimpl
+from optima_core.plugins.descriptors import PlotDescriptor
+
+
+@hookimpl
+def optima_register_plots():
+    return [
+        PlotDescriptor("roc_curves", "base_plots:roc"),
+        PlotDescriptor("input_data", "base_plots:inputs"),
+    ]
+"""
+
+
+def test_plugins_shows_which_provider_of_a_replaced_figure_won(fake_site: FakeSite) -> None:
+    fake_site.add_distribution("base-plots", {"base": "base_plots"}, {"base_plots": REPLACING_PLOTS})
+    fake_site.add_distribution(
+        "my-roc",
+        {"my_roc": "my_roc_plots"},
+        {"my_roc_plots": REPLACING_PLOTS.replace('"base_plots:roc")', '"my_roc_plots:roc", replaces=True)')},
+    )
+    result = invoke("plugins")
+    assert result.exit_code == 0, result.output
+    plots = next(line for line in result.output.splitlines() if line.startswith("plots: "))
+    assert "roc_curves ['my_roc' (my-roc), replacing 'base' (base-plots)]" in plots
+    payload = json.loads(invoke("plugins", "--json").stdout)
+    (roc,) = [c for c in payload["components"]["plots"] if c["name"] == "roc_curves"]
+    assert roc["provider"] == "'my_roc' (my-roc)" and roc["replaces"] == "'base' (base-plots)"

@@ -1,4 +1,4 @@
-"""``optima --help``, ``--version`` and ``optima plugins`` must not import the heavy frameworks.
+"""``optima --help``, ``--version`` and ``optima plugins`` must not import the heavy frameworks, nor NumPy.
 
 Each command runs in a fresh interpreter (with every installed plugin loaded, as a user gets it) and reports which
 top-level modules of the heavy libraries ended up in ``sys.modules``. Timings belong to the benchmarks, not here.
@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-HEAVY = ("ray", "torch", "tensorflow", "lightning", "pytorch_lightning", "keras", "matplotlib", "optuna")
+HEAVY = ("ray", "torch", "tensorflow", "lightning", "pytorch_lightning", "keras", "matplotlib", "optuna", "numpy")
 
 PROBE = """
 import contextlib, io, json, sys

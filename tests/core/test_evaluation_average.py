@@ -1,4 +1,4 @@
-"""Averaging evaluation results over cross-validation folds: mean ± std, median ± scaled MAD, template checks."""
+"""Averaging evaluation results over cross-validation folds: mean ± sample std, median ± scaled MAD, templates."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def test_mean_and_std_match_numpy() -> None:
     results = parsed(text)
     assert len(results) == 3
     for (mean, std), column in zip(results, columns, strict=True):
-        assert std == pytest.approx(np.std(column), rel=0.05)  # 2 significant digits
+        assert std == pytest.approx(np.std(column, ddof=1), rel=0.05)  # 2 significant digits, sample std
         assert mean == pytest.approx(np.mean(column), abs=std / 10)
         assert std > 0
 
@@ -64,5 +64,5 @@ def test_booleans_and_format_specs() -> None:
     assert placeholder_count(template) == 2
     text = average_results([(template, [True, 0.8]), (template, [False, 0.9]), (template, [True, 0.7])], False)
     fraction, spread = parsed(text)[0]
-    assert fraction == pytest.approx(2 / 3, abs=0.01) and spread == pytest.approx(np.std([1, 0, 1]), rel=0.05)
-    assert text.endswith("AUC: 0.800 ± 0.082")
+    assert fraction == pytest.approx(2 / 3, abs=0.01) and spread == pytest.approx(np.std([1, 0, 1], ddof=1), rel=0.05)
+    assert text.endswith("AUC: 0.80 ± 0.10")

@@ -383,3 +383,49 @@ def test_descriptor_loads_lazily_from_a_string_target() -> None:
     assert descriptor.load()("x") == '"x"'
     assert PlotDescriptor("module", "json").load().__name__ == "json"
     assert ClusterDescriptor("direct", dict).load() is dict
+
+
+class _Figures:
+    """Registers the figures ``names``, as explicit replacements when ``replaces``."""
+
+    def __init__(self, *names: str, replaces: bool = False) -> None:
+        self.names = names
+        self.replaces = replaces
+
+    @hookimpl
+    def optima_register_plots(self):
+        return [PlotDescriptor(name, f"mine:{name}", replaces=self.replaces) for name in self.names]
+
+
+def test_an_explicit_replacement_wins_whatever_the_registration_order() -> None:
+    for order in ([("base", False), ("mine", True)], [("mine", True), ("base", False)]):
+        manager = create_plugin_manager(load_entry_points=False)
+        for name, replaces in order:
+            manager.pm.register(_Figures("roc_curves", "input_data", replaces=replaces), name=name)
+        manager.pm.register(_Figures("loss_curve"), name="other")
+        assert manager.registry_errors == []
+        assert {n: d.provider for n, d in manager.plots().items()} == {
+            "roc_curves": "'mine'",
+            "input_data": "'mine'",
+            "loss_curve": "'other'",
+        }
+        assert manager.replaced()["plots"] == {"roc_curves": "'base'", "input_data": "'base'"}
+
+
+def test_a_replacement_of_a_name_nobody_else_registers_is_simply_registered() -> None:
+    manager = create_plugin_manager(load_entry_points=False)
+    manager.pm.register(_Figures("pie", replaces=True), name="mine")
+    assert manager.descriptor("plot", "pie").provider == "'mine'"
+    assert manager.replaced()["plots"] == {}
+
+
+def test_two_replacements_of_one_figure_are_refused_naming_both() -> None:
+    manager = create_plugin_manager(load_entry_points=False)
+    manager.pm.register(_Figures("roc_curves"), name="base")
+    manager.pm.register(_Figures("roc_curves", replaces=True), name="mine_a")
+    manager.pm.register(_Figures("roc_curves", replaces=True), name="mine_b")
+    assert manager.registry_errors == [
+        "two plugins register a plot named 'roc_curves' as a replacement: 'mine_a' and 'mine_b'"
+    ]
+    with pytest.raises(PluginError, match="as a replacement: 'mine_a' and 'mine_b'"):
+        manager.plots()

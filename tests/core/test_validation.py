@@ -133,6 +133,21 @@ BAD_CONFIGS: dict[str, Bad] = {
         ("- eventNums_splitting_offset_test = 7", "eventNums_splitting_offset_val=2 (mod 5)"),
     ),
     "event-number-n-too-small": Bad("eventNums_splitting_N = 1", ("- eventNums_splitting_N = 1",)),
+    # Population Based Training needs something to mutate
+    "pbt-run-config-model-nothing-mutatable": Bad(
+        "perform_PBT_hyperopt = True\n"
+        "search_space = {'batch_size': 32, 'learning_rate': {'type': 'range', 'bounds': [1e-4, 1e-2]}}\n"
+        "def build_model(model_config, input_handler, train_data):\n    return None",
+        (
+            "- perform_PBT_hyperopt = True: expected at least one searched hyperparameter",
+            "the run-config's build_model replaces the built-in 'Keras' model",
+            "'supports_mutation': True",
+        ),
+    ),
+    "pbt-nothing-searched": Bad(
+        "perform_PBT_hyperopt = True\nsearch_space = {'batch_size': 32, 'learning_rate': 1e-3}",
+        ("- perform_PBT_hyperopt = True", "search one of learning_rate, Adam_beta_1"),
+    ),
     # Hooks defined badly in the run-config
     "hook-needs-unknown-argument": Bad(
         "def build_model(model_config, input_handler, train_data, n_outputs):\n    return None",

@@ -492,12 +492,22 @@ def test_hooks_dispatch_to_the_builtins(handler, binary):
         input_handler=handler,
     )
     assert len(values) == 1 and 0.0 <= values[0] <= 1.0
-    assert (
-        hooks.get_loss(run_config=LIGHTNING_RUN, model_config=config, model=model, dataset=data, input_handler=None)
-        is None
-    )
+    # for a Lightning run the Keras built-in declines (see test_get_loss_is_the_weighted_mean) and the next is asked
+    assert {"keras", "lightning"} <= set(create_plugin_manager().hook_providers("get_loss"))
 
 
 def test_plugin_module_does_not_import_the_framework():
     script = "import sys, optima_keras.plugin; sys.exit(int('keras' in sys.modules or 'tensorflow' in sys.modules))"
     assert subprocess.run([sys.executable, "-c", script], timeout=60).returncode == 0
+
+
+def test_the_backend_descriptor_states_the_builtin_models_facts() -> None:
+    """What compile_model and update_model change on a trained model, and what the normalisation layer scales."""
+    from optima_keras.compile import COMPILE_DEFAULTS
+    from optima_keras.normalization import SCALING_TYPES
+
+    backend = create_plugin_manager().backends()["Keras"]
+    assert set(backend.mutatable) == {*COMPILE_DEFAULTS, "loss_weight_class_N", "l1_lambda", "l2_lambda", "dropout"}
+    assert set(backend.scalings) == set(SCALING_TYPES)
+    assert backend.model_hooks == ("build_model", "compile_model") and backend.required_hooks == ()
+    assert backend.framework_versions() == {"keras": keras.__version__, "tensorflow": tf.__version__}

@@ -20,8 +20,9 @@ from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 from optima_core.builtin.input_handler import InputHandler  # noqa: E402
 from optima_core.plugins.manager import create_plugin_manager  # noqa: E402
 from optima_lightning import plugin  # noqa: E402
-from optima_lightning.hyperparameters import DEFAULTS, is_mutable  # noqa: E402
+from optima_lightning.hyperparameters import DEFAULTS  # noqa: E402
 from optima_lightning.mlp import LitModel  # noqa: E402
+from optima_lightning.normalization import SCALE_TYPES  # noqa: E402
 
 pytestmark = [
     pytest.mark.lightning,
@@ -119,7 +120,9 @@ def test_defaults_apply_when_model_config_only_has_batch_size() -> None:
     # The Keras built-in's defaults, as the reference lists them.
     assert DEFAULTS["num_layers"] == 3 and DEFAULTS["units"] == 32 and DEFAULTS["activation"] == "swish"
     assert DEFAULTS["one_minus_Adam_beta_2"] == 1e-3 and DEFAULTS["Adam_epsilon"] == 1e-7
-    assert is_mutable("dropout") and is_mutable("loss_weight_class_3") and not is_mutable("units")
+    backend = create_plugin_manager().backends()["Lightning"]
+    assert backend.is_builtin_mutatable("dropout") and backend.is_builtin_mutatable("loss_weight_class_3")
+    assert not backend.is_builtin_mutatable("units")
 
 
 def test_units_i_overrides_units_and_selected_initializers() -> None:
@@ -452,3 +455,39 @@ def test_lightning_hook_names_still_reach_the_module() -> None:
     assert "_current_fx_name" not in model._modules and "_current_fx_name" not in model._buffers
     model.extra_layer = nn.Linear(2, 2)  # other attributes still go through nn.Module
     assert "extra_layer" in model._modules
+
+
+#: A valid value, different from the default, for every hyperparameter of the MLP.
+CHANGED = {
+    "num_layers": 2,
+    "units": 16,
+    "activation": "relu",
+    "kernel_initializer": "he_normal",
+    "bias_initializer": "ones",
+    "l1_lambda": 0.01,
+    "l2_lambda": 0.01,
+    "dropout": 0.2,
+    "learning_rate": 0.01,
+    "Adam_beta_1": 0.8,
+    "one_minus_Adam_beta_2": 0.01,
+    "Adam_epsilon": 1e-6,
+    "loss_function": "KLDivergence",
+    "loss_weight_class_1": 2.0,
+}
+
+
+def test_the_backend_descriptor_states_what_the_mlp_can_mutate_and_scale() -> None:
+    """The core decides what PBT mutates from the descriptor: it must list exactly what a trained MLP can change."""
+    backend = create_plugin_manager().backends()["Lightning"]
+    assert set(CHANGED) == {*DEFAULTS, "loss_weight_class_1"}
+    for name, value in CHANGED.items():
+        model = prepared({"num_layers": 3, "units": 8})
+        if backend.is_builtin_mutatable(name):
+            model.update_hyperparameters({name: value})
+            assert model.hparams["model_config"][name] == value
+        else:
+            with pytest.raises(ValueError, match="architecture"):
+                model.update_hyperparameters({name: value})
+    assert set(backend.scalings) == set(SCALE_TYPES)
+    assert backend.model_hooks == backend.required_hooks == ("LitModel",)
+    assert None not in backend.framework_versions().values()

@@ -13,6 +13,7 @@ from optima_core.builtin.input_handler import InputHandler
 from optima_core.config.loader import RunConfig
 from optima_core.config.parameters import defaults
 from optima_core.inputs.dataset import EventData
+from optima_core.plugins.active import using_manager
 from optima_core.plugins.manager import create_plugin_manager
 
 pytest.importorskip("mplhep")
@@ -43,9 +44,10 @@ def test_the_plugin_writes_a_png_and_a_pdf_per_variable(tmp_path: Path) -> None:
     manager = create_plugin_manager()
     assert "plots" in manager.hook_providers("plot_input_data")
     config = run_config(input_scaling={"pt": ("log10", (1.0, 0.0))}, evaluation_class_labels=["Higgs", "Top"])
-    handled = manager.hooks.plot_input_data(
-        run_config=config, dataset=make_data(), outdir=tmp_path / "inputs", input_vars_list=None
-    )
+    with using_manager(manager):  # the hook draws with the run's 'input_data' figure
+        handled = manager.hooks.plot_input_data(
+            run_config=config, dataset=make_data(), outdir=tmp_path / "inputs", input_vars_list=None
+        )
     assert handled is True
     names = sorted(p.name for p in (tmp_path / "inputs").iterdir())
     assert names == ["eta_phi.pdf", "eta_phi.png", "n_jets.pdf", "n_jets.png", "pt.pdf", "pt.png"]
@@ -59,9 +61,10 @@ def test_the_plugin_writes_a_png_and_a_pdf_per_variable(tmp_path: Path) -> None:
 
 def test_only_the_requested_variables_are_drawn(tmp_path: Path) -> None:
     manager = create_plugin_manager()
-    manager.hooks.plot_input_data(
-        run_config=run_config(), dataset=make_data(), outdir=tmp_path, input_vars_list=["n_jets"]
-    )
+    with using_manager(manager):
+        manager.hooks.plot_input_data(
+            run_config=run_config(), dataset=make_data(), outdir=tmp_path, input_vars_list=["n_jets"]
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["n_jets.pdf", "n_jets.png"]
 
 
@@ -90,8 +93,6 @@ def test_labels_and_scaled_axis_are_drawn(tmp_path: Path, monkeypatch: pytest.Mo
 def test_the_pipeline_draws_into_the_inputs_folder(tmp_path: Path) -> None:
     import pandas as pd
 
-    from optima_core.inputs.pipeline import using_hooks
-
     rng = np.random.default_rng(1)
     frame = pd.DataFrame({"a": rng.normal(size=80), "b": rng.exponential(size=80) + 0.1})
     frame["Weight"] = 1.0
@@ -99,7 +100,7 @@ def test_the_pipeline_draws_into_the_inputs_folder(tmp_path: Path) -> None:
     frame.to_parquet(tmp_path / "data.parquet")
     config = run_config(inputs_file=str(tmp_path / "data.parquet"), input_scaling={"b": ("log10", (1.0, 0.0))})
     manager = create_plugin_manager(run_config_module=types.ModuleType("empty_rc"))
-    with using_hooks(manager.hooks):
+    with using_manager(manager):
         manager.hooks.get_experiment_inputs(
             run_config=config,
             input_handler=InputHandler(config),

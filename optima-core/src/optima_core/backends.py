@@ -2,7 +2,7 @@
 
 The core owns the epoch logic (metrics, early stopping, overtraining, checkpoint cadence, reporting); a backend
 only knows its framework: build or restore a model, run the framework's own fit loop and call back after every
-epoch, predict, compute its native metrics, save. Backends are registered by name through
+epoch, predict, save, and load an exported model for the evaluation (:class:`LoadedModel`). Backends are registered by name through
 ``optima_register_backends`` and selected by the run-config's ``model_type``.
 """
 
@@ -58,14 +58,6 @@ class TrainingBackend(ABC):
         """Model outputs for every event of ``split`` ('train', 'val', 'test'), in event order, without gradients."""
 
     @abstractmethod
-    def native_metric_values(self, split: str) -> dict[str, float]:
-        """Backend-native (and, if :attr:`weights_metrics_natively`, weighted) metrics on ``split``, prefixed."""
-
-    @abstractmethod
-    def loss(self, split: str) -> float:
-        """The loss on ``split`` with the current weights (event-weighted mean)."""
-
-    @abstractmethod
     def save_checkpoint(self, directory: Path) -> None:
         """Write everything needed to continue training (weights, optimizer state) into ``directory``."""
 
@@ -83,14 +75,38 @@ class TrainingBackend(ABC):
 
     @classmethod
     @abstractmethod
-    def load_predictor(
-        cls, path: Path, run_config: Any, hooks: Any, input_handler: Any, data: Any
-    ) -> Callable[[np.ndarray], np.ndarray]:
-        """Load an exported model file and return ``predict(inputs) -> outputs`` (batched, no gradients).
+    def load_model(
+        cls, path: Path, run_config: Any, hooks: Any, input_handler: Any, model_config: dict[str, Any], data: Any
+    ) -> LoadedModel:
+        """Load an exported model file for prediction and evaluation.
 
-        ``data`` is one split dict (``train``/``val``/``test``) the model was trained with, for backends whose
-        models need a data module to be rebuilt.
+        ``data`` maps the splits (``train``/``val``/``test``) the model was trained with to their datasets, for
+        backends whose models need a data module to be rebuilt and for :meth:`LoadedModel.dataset`.
         """
 
     def close(self) -> None:  # noqa: B027 - optional hook for backends holding resources
         """Release framework resources held for this model."""
+
+
+class LoadedModel(ABC):
+    """An exported model loaded for evaluation: its predictions, and what ``get_loss`` and
+    ``get_native_metric_values`` receive (the framework's model, its native datasets and metric objects)."""
+
+    def __init__(self, model: Any) -> None:
+        #: The framework's model object (a Keras model, a LightningModule), as the hooks receive it.
+        self.model = model
+
+    @abstractmethod
+    def predict(self, inputs: np.ndarray) -> np.ndarray:
+        """Model outputs for ``inputs`` (batched, no gradients)."""
+
+    @abstractmethod
+    def dataset(self, split: str, weighted: bool = True) -> Any:
+        """The backend-native dataset (Keras) or dataloader (Lightning) of ``split`` for the hooks.
+
+        ``weighted=False`` leaves the event weights out where the framework's metrics would use them.
+        """
+
+    @abstractmethod
+    def metric_objects(self, specs: list[tuple[str, Any, dict[str, Any]]]) -> list[Any]:
+        """Initialised framework metric objects for ``(name, MetricClass, kwargs)`` specs, in order."""

@@ -17,7 +17,8 @@ Conventions
   function returning ``None`` there is treated as handled.
 * Registration hooks (``optima_register_*``) are not run-config hooks. They are called once when the plugin
   manager is built; each returns a list of named descriptors (:mod:`optima_core.plugins.descriptors`). Things are
-  chosen by these names, never by registration order; two plugins registering the same name is an error naming both.
+  chosen by these names, never by registration order; two plugins registering the same name is an error naming both
+  (a figure may be replaced explicitly, see ``optima_register_plots``).
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ def optima_register_backends() -> list[Any] | None:
     """Return the training backends this plugin provides, as :class:`BackendDescriptor` objects.
 
     Called once, when the plugin manager is built. ``model_type`` in the run-config selects a backend by its
-    descriptor's name (``'Keras'``, ``'Lightning'``). Return an empty list (or nothing) to register none.
+    descriptor's name (``'Keras'``, ``'Lightning'``). The descriptor also states the backend's facts (required
+    frameworks and hooks, the hooks that replace its built-in model, that model's mutatable hyperparameters and
+    scalings), which validation and the stages read. Return an empty list (or nothing) to register none.
     """
 
 
@@ -52,7 +55,9 @@ def optima_register_clusters() -> list[Any] | None:
 
     Called once, when the plugin manager is built. ``optima run --cluster NAME`` selects a cluster by its
     descriptor's name; ``local`` (this machine) and ``custom`` (a ``CustomCluster`` class loaded from
-    ``--cluster_config``) are provided by the core.
+    ``--cluster_config``) are provided by the core. A descriptor's target is a factory (a class, usually) called
+    without arguments, or with ``cluster_config=`` when ``--cluster_config`` is given; it returns a
+    :class:`~optima_core.clusters.target.RunTarget`, typically a :class:`~optima_core.clusters.base.Cluster`.
     """
 
 
@@ -70,8 +75,15 @@ def optima_register_variable_importance_evaluators() -> list[Any] | None:
 def optima_register_plots() -> list[Any] | None:
     """Return the plot producers this plugin provides, as :class:`PlotDescriptor` objects.
 
-    Called once, when the plugin manager is built. Stages ask for figures by name (e.g. ``'input_data'``,
-    ``'roc_curves'``) so that a plugin can replace or add a figure without touching the stages.
+    Called once, when the plugin manager is built. Stages ask for every figure by name, so that a plugin can add
+    or replace a figure without touching the stages. optima-plots registers ``'input_data'``,
+    ``'output_distributions'``, ``'roc_curves'``, ``'evaluation'``, ``'metric_histories'``, ``'search_overview'``
+    and ``'variable_selection'``; each is called as the function optima-plots registers under that name (see its
+    docstring), e.g. ``input_data(dataset, outdir, variables, scalings, labels)``.
+
+    To replace a figure another plugin registers, return ``PlotDescriptor(name, target, replaces=True)``: the
+    stages then call yours, and ``optima plugins`` shows it as replacing the other provider. A figure registered
+    twice without ``replaces=True`` (or replaced twice) is an error naming both plugins.
     """
 
 
@@ -225,8 +237,8 @@ def update_model(model: Any, model_config: Any, input_handler: Any, train_data: 
 def get_loss(run_config: Any, model_config: Any, model: Any, dataset: Any, input_handler: Any) -> Any:
     """Return the scalar loss of ``model`` on one backend-native ``dataset``.
 
-    Called by the trainable and the evaluation for each split. The built-in implementations (one per backend)
-    return ``None`` for models of another backend. ``None``: not mine.
+    Called by the built-in evaluation for each split; the value is the loss in ``evaluation.txt``/``.json``. The
+    built-in implementations (one per backend) return ``None`` for models of another backend. ``None``: not mine.
     """
 
 
@@ -241,8 +253,9 @@ def get_native_metric_values(
 ) -> Any:
     """Return the values of the initialised ``native_metrics`` on one dataset (Keras) or dataloader (Lightning).
 
-    Called by the trainable and the evaluation for each split. Returns one scalar or a list in the order of
-    ``native_metrics``. ``None``: not mine.
+    Called by the built-in evaluation for each split (without event weights for ``native_metrics``; with them for
+    ``weighted_native_metrics`` where the backend's metrics take weights). Returns one scalar or a list in the
+    order of ``native_metrics``. ``None``: not mine.
     """
 
 

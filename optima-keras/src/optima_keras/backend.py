@@ -124,44 +124,6 @@ class KerasBackend(TrainingBackend):
         outputs = [np.asarray(self.model(batch[0], training=False)) for batch in self._dataset(split)]
         return np.concatenate(outputs) if outputs else np.empty((0,))
 
-    def native_metric_values(self, split: str) -> dict[str, float]:
-        job = self.job
-        native, weighted = self._metric_objects()
-        values: dict[str, float] = {}
-        for group, dataset in ((native, self._unweighted(split)), (weighted, self._dataset(split))):
-            if not group:
-                continue
-            result = job.hooks.get_native_metric_values(
-                run_config=job.run_config,
-                native_metrics=group,
-                model_config=job.model_config,
-                model=self.model,
-                dataset_or_dataloader=dataset,
-                input_handler=job.input_handler,
-            )
-            results = list(result) if isinstance(result, (list, tuple)) else [result]
-            values.update({f"{split}_{metric.name}": float(v) for metric, v in zip(group, results, strict=True)})
-        return values
-
-    def _unweighted(self, split: str) -> Any:
-        """The split's batches without event weights (native metrics are unweighted by definition)."""
-        dataset = self._dataset(split)
-        if len(dataset.element_spec) == 3:
-            return dataset.map(lambda x, y, w: (x, y))
-        return dataset
-
-    def loss(self, split: str) -> float:
-        job = self.job
-        return float(
-            job.hooks.get_loss(
-                run_config=job.run_config,
-                model_config=job.model_config,
-                model=self.model,
-                dataset=self._dataset(split),
-                input_handler=job.input_handler,
-            )
-        )
-
     def save_checkpoint(self, directory: Path) -> None:
         self.model.save(Path(directory) / CHECKPOINT_FILE)
 
@@ -172,18 +134,13 @@ class KerasBackend(TrainingBackend):
         return path
 
     @classmethod
-    def load_predictor(cls, path: Path, run_config: Any, hooks: Any, input_handler: Any, data: Any) -> Any:
+    def load_model(
+        cls, path: Path, run_config: Any, hooks: Any, input_handler: Any, model_config: dict[str, Any], data: Any
+    ) -> Any:
+        from optima_keras.evaluation import KerasLoadedModel
         from optima_keras.models import load_model
 
-        model = load_model(Path(path))
-
-        def predict(inputs: np.ndarray, batch_size: int = 65536) -> np.ndarray:
-            parts = [
-                np.asarray(model(inputs[i : i + batch_size], training=False)) for i in range(0, len(inputs), batch_size)
-            ]
-            return np.concatenate(parts) if parts else np.empty((0,))
-
-        return predict
+        return KerasLoadedModel(load_model(Path(path)), run_config, hooks, input_handler, model_config, data)
 
     def get_weights(self) -> Any:
         return [np.copy(w) for w in self.model.get_weights()]

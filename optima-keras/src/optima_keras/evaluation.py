@@ -1,6 +1,7 @@
-"""Loss and native-metric values of a Keras model on a whole ``tf.data.Dataset``, batch by batch.
+"""Evaluation of Keras models: the loaded model the core evaluates, and the built-in ``get_loss`` and
+``get_native_metric_values`` on a whole ``tf.data.Dataset``, batch by batch.
 
-Batches are ``(inputs, targets)`` or ``(inputs, targets, sample_weight)``. Both functions answer ``None`` when the
+Batches are ``(inputs, targets)`` or ``(inputs, targets, sample_weight)``. Both hooks answer ``None`` when the
 run-config's ``model_type`` is not ``'Keras'``, so the Lightning backend's implementations are asked instead.
 """
 
@@ -12,6 +13,10 @@ from typing import Any
 import keras
 import numpy as np
 from keras import ops
+
+from optima_core.backends import LoadedModel
+
+PREDICT_BATCH_SIZE = 65536
 
 
 def is_keras_run(run_config: Any) -> bool:
@@ -121,3 +126,41 @@ def get_native_metric_values(
     if not is_keras_run(run_config):
         return None
     return metric_values(list(native_metrics), model, dataset_or_dataloader)
+
+
+class KerasLoadedModel(LoadedModel):
+    """An exported Keras model with the run's datasets as ``build_tensorflow_dataset`` makes them."""
+
+    def __init__(
+        self, model: Any, run_config: Any, hooks: Any, input_handler: Any, model_config: dict[str, Any], data: Any
+    ) -> None:
+        super().__init__(model)
+        self.run_config, self.hooks, self.input_handler = run_config, hooks, input_handler
+        self.model_config, self.data = model_config, data
+        self._datasets: dict[str, Any] = {}
+
+    def predict(self, inputs: np.ndarray) -> np.ndarray:
+        parts = [
+            np.asarray(self.model(inputs[i : i + PREDICT_BATCH_SIZE], training=False))
+            for i in range(0, len(inputs), PREDICT_BATCH_SIZE)
+        ]
+        return np.concatenate(parts) if parts else np.empty((0,))
+
+    def dataset(self, split: str, weighted: bool = True) -> Any:
+        if split not in self._datasets:
+            dataset = self.hooks.build_tensorflow_dataset(
+                ray_dataset=self.data[split],
+                input_handler=self.input_handler,
+                run_config=self.run_config,
+                model_config=self.model_config,
+            )
+            if dataset is None:
+                raise RuntimeError("no build_tensorflow_dataset implementation returned a dataset")
+            self._datasets[split] = dataset
+        dataset = self._datasets[split]
+        if not weighted and isinstance(dataset.element_spec, tuple) and len(dataset.element_spec) == 3:
+            return dataset.map(lambda x, y, w: (x, y))
+        return dataset
+
+    def metric_objects(self, specs: list[tuple[str, Any, dict[str, Any]]]) -> list[Any]:
+        return [metric_class(name=name, **kwargs) for name, metric_class, kwargs in specs]

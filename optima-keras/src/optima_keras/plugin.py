@@ -12,6 +12,20 @@ from typing import Any
 from optima_core.hookspecs import hookimpl
 from optima_core.plugins.descriptors import BackendDescriptor
 
+#: Hyperparameters the built-in model can change while keeping its training state: those of ``compile_model`` (the
+#: Adam settings, the loss and the class weights) and those ``update_model`` applies to the built-in MLP.
+MUTATABLE: tuple[str, ...] = (
+    "learning_rate",
+    "Adam_beta_1",
+    "one_minus_Adam_beta_2",
+    "Adam_epsilon",
+    "loss_function",
+    "loss_weight_class_N",
+    "l1_lambda",
+    "l2_lambda",
+    "dropout",
+)
+
 
 @hookimpl
 def optima_register_backends() -> list[BackendDescriptor]:
@@ -21,6 +35,9 @@ def optima_register_backends() -> list[BackendDescriptor]:
             "optima_keras.backend:KerasBackend",
             "Keras 3 models on TensorFlow (run-config build_model, or the built-in MLP)",
             requires=("keras", "tensorflow"),
+            model_hooks=("build_model", "compile_model"),
+            mutatable=MUTATABLE,
+            scalings=("linear", "sqrt", "log10"),
         )
     ]
 

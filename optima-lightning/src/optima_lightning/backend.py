@@ -9,6 +9,7 @@ Predictions call ``predict_step`` with whole batches under ``torch.inference_mod
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,41 @@ def _lightning() -> Any:
     import lightning.pytorch as pl
 
     return pl
+
+
+def data_module(
+    hooks: Any, run_config: Any, model_config: dict[str, Any], input_handler: Any, seed: int = 0, **datasets: Any
+) -> Any:
+    """The run-config's ``DataModule`` or the built-in one (with ``LightningDataset``/``DataLoader``), set up."""
+    from optima_lightning.data import DefaultDataModule
+
+    custom = hooks.DataModule()
+    if custom is not None:
+        module = custom(
+            run_config=run_config,
+            model_config=model_config,
+            input_handler=input_handler,
+            **{f"dataset_{k}": datasets.get(k) for k in ("train", "val", "test", "predict")},
+        )
+    else:
+        module = DefaultDataModule(
+            run_config,
+            model_config,
+            input_handler,
+            **{f"dataset_{k}": v for k, v in datasets.items()},
+            dataset_class=hooks.LightningDataset(),
+            loader_class=hooks.DataLoader(),
+            seed=seed,
+        )
+    module.setup("fit")
+    return module
+
+
+def split_batches(module: Any, split: str, predict_module: Callable[[], Any]) -> Any:
+    """The batches of one split in event order: the built-in module's loader, else ``predict_module()``'s."""
+    if hasattr(module, "loader"):
+        return module.loader(split, shuffle=False)
+    return predict_module().predict_dataloader()
 
 
 class LightningBackend(TrainingBackend):
@@ -44,29 +80,8 @@ class LightningBackend(TrainingBackend):
     # -- construction -----------------------------------------------------------------------------------------
 
     def _data_module(self, **datasets: Any) -> Any:
-        from optima_lightning.data import DefaultDataModule
-
         job = self.job
-        custom = job.hooks.DataModule()
-        if custom is not None:
-            module = custom(
-                run_config=job.run_config,
-                model_config=job.model_config,
-                input_handler=job.input_handler,
-                **{f"dataset_{k}": datasets.get(k) for k in ("train", "val", "test", "predict")},
-            )
-        else:
-            module = DefaultDataModule(
-                job.run_config,
-                job.model_config,
-                job.input_handler,
-                **{f"dataset_{k}": v for k, v in datasets.items()},
-                dataset_class=job.hooks.LightningDataset(),
-                loader_class=job.hooks.DataLoader(),
-                seed=job.seed,
-            )
-        module.setup("fit")
-        return module
+        return data_module(job.hooks, job.run_config, job.model_config, job.input_handler, job.seed, **datasets)
 
     def _metric_objects(self, specs: list[tuple[str, Any, dict[str, Any]]]) -> list[tuple[str, Any]]:
         return [(f"{prefix}{name}", cls(**kwargs)) for prefix in ("train_", "val_") for name, cls, kwargs in specs]
@@ -154,10 +169,7 @@ class LightningBackend(TrainingBackend):
     # -- evaluation -------------------------------------------------------------------------------------------
 
     def _prediction_batches(self, split: str) -> Any:
-        if hasattr(self.data_module, "loader"):
-            return self.data_module.loader(split, shuffle=False)
-        separate = self._data_module(predict=self.job.data[split])
-        return separate.predict_dataloader()
+        return split_batches(self.data_module, split, lambda: self._data_module(predict=self.job.data[split]))
 
     def predict(self, split: str) -> np.ndarray:
         import torch
@@ -173,30 +185,6 @@ class LightningBackend(TrainingBackend):
         finally:
             self.model.train(was_training)
         return torch.cat(outputs).numpy() if outputs else np.empty((0,))
-
-    def native_metric_values(self, split: str) -> dict[str, float]:
-        import torch
-
-        if not self.job.metrics.native:
-            return {}
-        predictions = torch.from_numpy(np.ascontiguousarray(self.predict(split)))
-        targets = torch.from_numpy(np.ascontiguousarray(np.asarray(self.job.data[split]["Target"])))
-        if targets.ndim == 2 and targets.shape[1] == 1:
-            predictions, targets = predictions.reshape(-1), targets.reshape(-1)
-        values = {}
-        for name, cls, kwargs in self.job.metrics.native:
-            metric = cls(**kwargs)
-            metric.update(predictions, targets.long() if targets.ndim == 1 else targets.argmax(dim=1))
-            values[f"{split}_{name}"] = float(metric.compute())
-        return values
-
-    def loss(self, split: str) -> float:
-        pl = _lightning()
-        trainer = pl.Trainer(
-            logger=False, enable_progress_bar=False, enable_model_summary=False, accelerator="cpu", devices=1
-        )
-        results = trainer.validate(self.model, dataloaders=self._prediction_batches(split), verbose=False)
-        return float(results[0]["val_loss"])
 
     # -- persistence ------------------------------------------------------------------------------------------
 
@@ -220,42 +208,12 @@ class LightningBackend(TrainingBackend):
         return path
 
     @classmethod
-    def load_predictor(cls, path: Path, run_config: Any, hooks: Any, input_handler: Any, data: Any) -> Any:
-        import torch
+    def load_model(
+        cls, path: Path, run_config: Any, hooks: Any, input_handler: Any, model_config: dict[str, Any], data: Any
+    ) -> Any:
+        from optima_lightning.evaluation import LightningLoadedModel
 
-        from optima_lightning.data import DefaultDataModule
-
-        state = torch.load(Path(path), map_location="cpu", weights_only=False)
-        lit_model = hooks.LitModel()
-        hparams = dict(state.get("hyper_parameters", {}))
-        model = lit_model(
-            model_config=hparams.get("model_config", {}),
-            input_vars=hparams.get("input_vars", input_handler.get_vars()),
-            metrics=[],
-            weighted_metrics=[],
-            **({"num_outputs": hparams["num_outputs"]} if "num_outputs" in hparams else {}),
-        )
-        module = DefaultDataModule(
-            run_config,
-            hparams.get("model_config", {"batch_size": 1024}),
-            input_handler,
-            dataset_train=data.get("train"),
-            dataset_val=data.get("val"),
-        )
-        module.setup("fit")
-        model.prepare(input_handler, module, False)
-        model.load_state_dict(state["state_dict"])
-        model.eval()
-
-        def predict(inputs: np.ndarray, batch_size: int = 65536) -> np.ndarray:
-            outputs = []
-            with torch.inference_mode():
-                for start in range(0, len(inputs), batch_size):
-                    batch = torch.from_numpy(np.ascontiguousarray(inputs[start : start + batch_size], dtype=np.float32))
-                    outputs.append(model.predict_step(batch, 0).cpu())
-            return torch.cat(outputs).numpy() if outputs else np.empty((0,))
-
-        return predict
+        return LightningLoadedModel.load(Path(path), run_config, hooks, input_handler, model_config, data)
 
     def get_weights(self) -> Any:
         return {k: v.detach().clone() for k, v in self.model.state_dict().items()}

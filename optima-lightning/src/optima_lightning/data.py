@@ -3,7 +3,9 @@
 A ``torch.utils.data.DataLoader`` over a ``TensorDataset`` fetches every event separately and collates them,
 which costs more than the forward pass of a small MLP. :class:`TensorBatches` instead slices whole batches out
 of tensors that share memory with the arrays in Ray's object store (no copy per trial). Batches are
-``(inputs, targets, weights)`` or ``(inputs, targets)`` when the dataset has no weights.
+``(inputs, targets, weights)`` or ``(inputs, targets)`` when the dataset has no weights. A last batch of a
+single event is merged into the one before it (BatchNorm cannot train on one event); with a run-config
+``LightningDataset`` and the built-in ``DataLoader``, that single event is dropped from the training epoch instead.
 
 Run-config overrides follow the reference: a ``LightningDataset`` class builds the torch dataset from
 ``(dataset, model_config)``, a ``DataLoader`` class wraps it as ``DataLoader(dataset, model_config)``, and a
@@ -13,7 +15,7 @@ Run-config overrides follow the reference: a ``LightningDataset`` class builds t
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sized
 from typing import Any
 
 import lightning.pytorch as pl
@@ -51,19 +53,25 @@ class TensorBatches:
         self.shuffle = shuffle
         self.generator = torch.Generator().manual_seed(seed)
 
+    def bounds(self) -> list[tuple[int, int]]:
+        """``(start, stop)`` of every batch; a last batch of one event is merged into the one before it."""
+        n = len(self.tensors[0])
+        starts = list(range(0, n, self.batch_size))
+        if len(starts) > 1 and n - starts[-1] == 1:
+            starts.pop()
+        return [(start, stop) for start, stop in zip(starts, [*starts[1:], n], strict=True)]
+
     def __len__(self) -> int:
-        return (len(self.tensors[0]) + self.batch_size - 1) // self.batch_size
+        return len(self.bounds())
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
-        n = len(self.tensors[0])
         if self.shuffle:
-            order = torch.randperm(n, generator=self.generator)
-            for start in range(0, n, self.batch_size):
-                index = order[start : start + self.batch_size]
-                yield tuple(t[index] for t in self.tensors)
+            order = torch.randperm(len(self.tensors[0]), generator=self.generator)
+            for start, stop in self.bounds():
+                yield tuple(t[order[start:stop]] for t in self.tensors)
         else:
-            for start in range(0, n, self.batch_size):
-                yield tuple(t[start : start + self.batch_size] for t in self.tensors)
+            for start, stop in self.bounds():
+                yield tuple(t[start:stop] for t in self.tensors)
 
 
 class DefaultDataModule(pl.LightningDataModule):
@@ -108,11 +116,13 @@ class DefaultDataModule(pl.LightningDataModule):
         prepared = self._prepared[split]
         if self.loader_class is not None:
             return self.loader_class(prepared, self.model_config)
-        if self.dataset_class is not None:
-            return torch.utils.data.DataLoader(
-                prepared, batch_size=int(self.model_config["batch_size"]), shuffle=shuffle
-            )
         batch_size = int(self.model_config["batch_size"])
+        if self.dataset_class is not None:
+            size = len(prepared) if isinstance(prepared, Sized) else 0  # an iterable dataset has no length
+            single_last = size > batch_size and size % batch_size == 1
+            return torch.utils.data.DataLoader(
+                prepared, batch_size=batch_size, shuffle=shuffle, drop_last=shuffle and single_last
+            )
         if split != "train" or not shuffle:  # evaluation and prediction need no small batches (weighted means)
             batch_size = max(batch_size, EVALUATION_BATCH_SIZE)
         return TensorBatches(prepared, batch_size, shuffle, seed=self.seed)

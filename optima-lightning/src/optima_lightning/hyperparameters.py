@@ -2,8 +2,8 @@
 
 They mirror the built-in Keras MLP (``build_model`` / ``compile_model`` / ``update_model`` of the reference) name for
 name and default for default. This module is torch-free on purpose: the engine can read the defaults (to fix
-hyperparameters missing from the search space, and to flag the mutable ones for Population Based Training) without
-importing the framework.
+hyperparameters missing from the search space) and the backend's descriptor can list the mutable ones for Population
+Based Training without importing the framework.
 """
 
 from __future__ import annotations
@@ -35,13 +35,15 @@ UNITS_I = re.compile(r"units_(\d+)")
 CLASS_WEIGHT = re.compile(r"loss_weight_class_(\d+)")
 
 #: Hyperparameters that can change on a trained model without touching its weights (``compile_model`` and
-#: ``update_model`` of the Keras built-in), plus every ``loss_weight_class_N``.
+#: ``update_model`` of the Keras built-in); ``loss_weight_class_N`` stands for every class weight. The backend's
+#: descriptor hands this list to the core, which decides what Population Based Training mutates.
 MUTABLE: tuple[str, ...] = (
     "learning_rate",
     "Adam_beta_1",
     "one_minus_Adam_beta_2",
     "Adam_epsilon",
     "loss_function",
+    "loss_weight_class_N",
     "l1_lambda",
     "l2_lambda",
     "dropout",
@@ -71,11 +73,6 @@ INITIALIZERS: tuple[str, ...] = (
     "ones",
 )
 LOSS_FUNCTIONS: tuple[str, ...] = ("BinaryCrossentropy", "CategoricalCrossentropy", "KLDivergence")
-
-
-def is_mutable(name: str) -> bool:
-    """Whether the hyperparameter ``name`` can be changed on an existing model (Population Based Training)."""
-    return name in MUTABLE or CLASS_WEIGHT.fullmatch(name) is not None
 
 
 def _get(model_config: Mapping[str, Any], key: str) -> Any:

@@ -57,19 +57,22 @@ def optima_register_plots() -> list[PlotDescriptor]:
 def plot_input_data(run_config: Any, dataset: Any, outdir: Any, input_vars_list: Any) -> bool:
     """Draw every input variable (``input_vars_list``, else all of ``dataset``) per class into ``outdir``.
 
+    Draws with the figure registered as ``'input_data'`` in the run's plugin manager (by default
+    :func:`optima_plots.inputs.plot_input_distributions`; a plugin may replace it, see ``optima_register_plots``).
     Labels come from ``evaluation_class_labels``; the scalings from ``input_scaling`` (via the built-in
-    InputHandler). See :mod:`optima_plots.inputs`.
+    InputHandler).
     """
     from optima_core.builtin.input_handler import InputHandler
     from optima_core.inputs.settings import setting
     from optima_core.inputs.store import as_event_data
-    from optima_plots.inputs import plot_input_distributions
+    from optima_core.plugins.active import active_manager
 
+    draw = active_manager("optima-plots' plot_input_data").descriptor("plot", "input_data").load()
     data = as_event_data(dataset, input_vars_list, what="plot_input_data")
     variables = list(input_vars_list) if input_vars_list is not None else list(data.variables)
     handler = InputHandler(run_config)
     handler.set_vars(variables)
-    plot_input_distributions(
+    draw(
         data,
         outdir,
         handler.get_vars(),
@@ -77,44 +80,3 @@ def plot_input_data(run_config: Any, dataset: Any, outdir: Any, input_vars_list:
         setting(run_config, "evaluation_class_labels"),
     )
     return True
-
-
-@hookimpl(trylast=True)
-def evaluate(
-    run_config: Any,
-    model_path: Any,
-    model_config: Any,
-    dataset_split: Any,
-    input_handler: Any,
-    fig_dir: Any,
-    native_metrics: Any,
-    weighted_native_metrics: Any,
-    custom_metrics: Any,
-    composite_metrics: Any,
-    class_labels: Any,
-    cpus: Any,
-    print_results: bool,
-    return_unfilled: bool,
-) -> Any:
-    """The built-in evaluation: output distributions, ROC curves, loss and metrics on every split.
-
-    See :mod:`optima_plots.evaluation`; a run-config or plugin ``evaluate`` replaces it.
-    """
-    from optima_plots.evaluation import evaluate as builtin_evaluate
-
-    return builtin_evaluate(
-        run_config=run_config,
-        model_path=model_path,
-        model_config=model_config,
-        dataset_split=dataset_split,
-        input_handler=input_handler,
-        fig_dir=fig_dir,
-        native_metrics=native_metrics,
-        weighted_native_metrics=weighted_native_metrics,
-        custom_metrics=custom_metrics,
-        composite_metrics=composite_metrics,
-        class_labels=class_labels,
-        cpus=cpus,
-        print_results=print_results,
-        return_unfilled=return_unfilled,
-    )

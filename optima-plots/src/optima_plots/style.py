@@ -8,8 +8,7 @@ Every figure is at most 8 x 6 inches and written at 100 dpi, so a PNG is at most
 from __future__ import annotations
 
 import contextlib
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,14 +51,3 @@ def save_figure(figure: Any, path_stem: str | Path) -> list[Path]:
         figure.savefig(path, dpi=DPI)
         written.append(path)
     return written
-
-
-def safe_name(text: str) -> str:
-    """``text`` as a file-name part: runs of unsafe characters become ``_``."""
-    return re.sub(r"[^\w.+-]+", "_", str(text)).strip("_") or "unnamed"
-
-
-def label_list(n_classes: int, labels: Sequence[str] | None) -> list[str]:
-    """``labels`` padded with ``class <i>`` up to ``n_classes``."""
-    given = list(labels or [])
-    return [str(given[i]) if i < len(given) else f"class {i}" for i in range(n_classes)]

@@ -26,9 +26,10 @@ from optima_core.config.problems import ConfigError
 from optima_core.errors import OptimaUserError
 from optima_slurm.sites import Site
 
-#: Environment of every Ray process in a job: no usage stats, no token files, quick shutdown on SIGTERM.
+#: Environment of every Ray process in a job: token authentication (the job's token file is made by
+#: :mod:`optima_slurm.job_main`), no usage stats, quick shutdown on SIGTERM.
 RAY_NODE_ENV = {
-    "RAY_AUTH_MODE": "disabled",
+    "RAY_AUTH_MODE": "token",
     "RAY_USAGE_STATS_ENABLED": "0",
     "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
 }

@@ -1,6 +1,7 @@
 """The launcher inside a SLURM allocation: ``python -m optima_slurm.job_main JOB_FILE``.
 
-1. take a port offset from the site's job registry (so concurrent jobs never share Ray ports);
+1. take a port offset from the site's job registry (so concurrent jobs never share Ray ports), and create the job's
+   Ray authentication token (a file next to the job file, readable by the user only, removed at the end);
 2. start the Ray head on the job's first node and a Ray worker on every other node, each as a background
    ``srun --overlap ... ray start --block`` step;
 3. wait until every node has joined Ray (a node that exits or does not join in time is named in the log);
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -28,6 +30,7 @@ from optima_slurm.cluster import SLURMCluster
 from optima_slurm.registry import JobRegistry
 
 NODE_TIMEOUT_ENV = "OPTIMA_SLURM_NODE_TIMEOUT"
+TOKEN_SUFFIX = ".ray_token"
 
 
 def log(message: str) -> None:
@@ -134,6 +137,18 @@ def stop_steps(steps: dict[str, subprocess.Popen[bytes]], grace: float = 20) -> 
             step.kill()
 
 
+def create_job_token(job_file: Path) -> Path:
+    """A new random Ray token for this job, in a file next to ``job_file`` (on the file system every node shares),
+    mode 0600; ``RAY_AUTH_TOKEN_PATH`` points the Ray nodes this process starts, and the driver, to it."""
+    path = job_file.with_name(job_file.name.removesuffix(".job.json") + TOKEN_SUFFIX)
+    path.unlink(missing_ok=True)  # of an earlier attempt of a requeued job
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secrets.token_hex(32))
+    os.environ["RAY_AUTH_TOKEN_PATH"] = str(path)
+    return path
+
+
 def plan_for(resources: dict[str, float], arguments: dict[str, Any]) -> ResourcePlan:
     """Concurrency from the resources of the whole Ray cluster (the local plan's rules)."""
     request = ResourceRequest(
@@ -149,8 +164,10 @@ def optimize(address: str, ray: Any, arguments: dict[str, Any]) -> None:
     from optima_core.config.loader import load_run_config
     from optima_core.config.validation import check
     from optima_core.engine.orchestrator import RunOptions, run
+    from optima_core.logs import configure_console
     from optima_core.plugins.manager import create_plugin_manager
 
+    configure_console(0)  # the job's log shows the INFO lines, as `optima run` does by default
     run_config = load_run_config(Path(arguments["config"]), arguments["defaults"])
     manager = create_plugin_manager(run_config_module=run_config.module)
     check(run_config, manager)
@@ -176,7 +193,10 @@ def main(argv: list[str]) -> int:
     watcher = NodeWatcher(steps)
     timeout = float(os.environ.get(NODE_TIMEOUT_ENV, "180"))
     ray: Any = None
+    token: Path | None = None
+    os.environ.setdefault("MPLCONFIGDIR", f"{temp_dir}/mpl")  # the matplotlib cache of every process, not in ~
     try:
+        token = create_job_token(Path(argv[0]))
         gpus = job.gpus_per_worker or 0
         node_cpus = {
             n: (job.cpus_per_worker if job.fixed_ray_node_size and job.cpus_per_worker else cpus[n]) for n in nodes
@@ -210,6 +230,8 @@ def main(argv: list[str]) -> int:
         log("stopping the Ray nodes")
         stop_steps(steps)
         registry.release(job_id)
+        if token is not None:
+            token.unlink(missing_ok=True)
         log("Ray nodes stopped; registry entry released")
 
 

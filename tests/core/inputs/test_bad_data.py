@@ -17,16 +17,16 @@ from inputs_testdata import VARIABLES, make_frame, run_config, write
 from optima_core.builtin.input_handler import InputHandler
 from optima_core.config.problems import ConfigError
 from optima_core.inputs.errors import InputDataError
-from optima_core.inputs.pipeline import using_hooks
+from optima_core.plugins.active import using_manager
 from optima_core.plugins.manager import create_plugin_manager
 
 
 def experiment_inputs(path: Path | str, crossvalidation: bool = False, **settings: Any) -> tuple[Any, ...]:
     settings.setdefault("input_vars", VARIABLES)
     config = run_config(inputs_file=str(path), produce_inputs_plots=False, **settings)
-    hooks = create_plugin_manager(load_entry_points=False).hooks
-    with using_hooks(hooks):
-        return hooks.get_experiment_inputs(
+    manager = create_plugin_manager(load_entry_points=False)
+    with using_manager(manager):
+        return manager.hooks.get_experiment_inputs(
             run_config=config,
             input_handler=InputHandler(config),
             output_dir=None,

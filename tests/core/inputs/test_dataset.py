@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from optima_core.inputs.dataset import EventData, class_index
+from optima_core.inputs.errors import InputDataError
 
 
 def make(n: int = 6, one_hot: bool = False) -> EventData:
@@ -76,11 +77,11 @@ def test_variable_column_by_name_and_index_tuple() -> None:
 
 
 def test_mismatched_lengths_and_missing_columns_are_rejected() -> None:
-    with pytest.raises(ValueError, match="differ in length"):
+    with pytest.raises(InputDataError, match=r"column lengths = \{'Input': 3, 'Target': 2\}: expected the same number"):
         EventData({"Input": np.zeros((3, 1)), "Target": np.zeros(2)})
-    with pytest.raises(ValueError, match="Target"):
+    with pytest.raises(InputDataError, match=r"columns = \['Input'\]: expected also the column\(s\) \['Target'\]"):
         EventData({"Input": np.zeros((3, 1))})
-    with pytest.raises(ValueError, match="variable names"):
+    with pytest.raises(InputDataError, match=r"variable names = \['only_one'\]: expected one per input column \(2\)"):
         EventData({"Input": np.zeros((3, 2)), "Target": np.zeros(3)}, ["only_one"])
 
 

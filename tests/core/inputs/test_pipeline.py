@@ -6,22 +6,22 @@ import types
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from inputs_testdata import VARIABLES, run_config
 
 from optima_core.builtin.input_handler import InputHandler
 from optima_core.inputs.dataset import EventData
 from optima_core.inputs.errors import InputDataError
-from optima_core.inputs.pipeline import splitting_condition, using_hooks
+from optima_core.inputs.pipeline import splitting_condition
 from optima_core.inputs.splitting import EventNumberCondition, EventNumberSplit, RandomSplit
+from optima_core.plugins.active import using_manager
 from optima_core.plugins.manager import create_plugin_manager
 
 
 def run(config: Any, module: types.ModuleType | None = None, crossvalidation: bool = False, handler: Any = None):
     manager = create_plugin_manager(run_config_module=module, load_entry_points=False)
     handler = handler or InputHandler(config)
-    with using_hooks(manager.hooks):
+    with using_manager(manager):
         split = manager.hooks.get_experiment_inputs(
             run_config=config,
             input_handler=handler,
@@ -116,27 +116,21 @@ def test_a_get_inputs_returning_something_else_is_a_clear_error() -> None:
         run(run_config(), module)
 
 
-def test_without_using_hooks_the_run_config_module_still_overrides(parquet_file: Path) -> None:
-    from optima_core.config.loader import RunConfig
-    from optima_core.config.parameters import defaults
+def test_outside_a_run_the_builtin_fails_loudly_instead_of_building_a_second_manager(
+    parquet_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import optima_core.plugins.manager as manager_module
 
-    module = types.ModuleType("rc_module")
-    source = """
-import numpy as np
-from optima_core.inputs.dataset import EventData
-
-def get_inputs(run_config, nevts, input_vars_list):
-    return EventData({"Input": np.arange(50.0), "Target": np.arange(50) % 2, "EventNumber": np.arange(50)}, ["x"])
-"""
-    exec(compile(source, "rc_module.py", "exec"), module.__dict__)
-    config = RunConfig({**defaults(), "use_testing_dataset": False}, module=module)
-    manager = create_plugin_manager(run_config_module=module, load_entry_points=False)
-    train, val = manager.hooks.get_experiment_inputs(
-        run_config=config,
-        input_handler=InputHandler(config),
-        output_dir=None,
-        inputs_for_crossvalidation=False,
-        disable_printing=True,
+    manager = create_plugin_manager(load_entry_points=False)
+    monkeypatch.setattr(
+        manager_module, "create_plugin_manager", lambda *a, **k: pytest.fail("a second plugin manager was built")
     )
-    assert len(train) + len(val) == 50
-    assert np.array_equal(np.sort(np.concatenate([train["Input"][:, 0], val["Input"][:, 0]])), np.arange(50.0))
+    config = run_config(inputs_file=str(parquet_file))
+    with pytest.raises(RuntimeError, match=r"get_experiment_inputs needs the run's plugin manager.*using_manager"):
+        manager.hooks.get_experiment_inputs(
+            run_config=config,
+            input_handler=InputHandler(config),
+            output_dir=None,
+            inputs_for_crossvalidation=False,
+            disable_printing=True,
+        )

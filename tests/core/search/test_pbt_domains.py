@@ -81,7 +81,7 @@ def test_non_mutatable_entries_take_the_previous_stage_values() -> None:
         "units_4": {"bounds": (8, 64), "value_type": "int", "only": (("num_layers",), lambda n: n >= 4)},
         "units": {"bounds": (("num_layers",), lambda n: (8, 8 * n)), "value_type": "int"},
         "act": {"values": [("relu", 1), ("tanh", 2)]},
-        "learning_rate": {"bounds": (1e-4, 1e-2), "sampling": "log"},
+        "learning_rate": {"bounds": (1e-4, 1e-2), "sampling": "log", "supports_mutation": True},
         "batch_size": 128,
     }
     flags = mutation_flags(space)

@@ -13,7 +13,8 @@ from typing import Any
 import optuna
 import pytest
 
-from optima_core.search import BUILTIN_MUTATABLE_NAMES, Conditional, mutation_flags, parse_search_space
+from optima_core.plugins.descriptors import BackendDescriptor
+from optima_core.search import Conditional, mutation_flags, parse_search_space
 from optima_core.search.optuna_space import define_by_run, make_sampler, startup_trials
 from optima_core.search.sampling import from_fraction, grid_upper, snap, truncated_normal
 
@@ -81,6 +82,15 @@ def test_the_search_package_stays_import_light() -> None:
 # ---- mutation flags --------------------------------------------------------------------------------------------
 
 
+#: A backend whose built-in model (replaced by a run-config ``build_model``) can mutate three hyperparameters.
+TOY_BACKEND = BackendDescriptor(
+    "Toy",
+    "toy:Backend",
+    model_hooks=("build_model",),
+    mutatable=("learning_rate", "dropout", "loss_weight_class_N"),
+)
+
+
 def test_mutation_flags_follow_the_reference_rule() -> None:
     space = {
         "learning_rate": {"bounds": (1e-4, 1e-2)},
@@ -90,24 +100,39 @@ def test_mutation_flags_follow_the_reference_rule() -> None:
         "units": {"bounds": (8, 64), "value_type": "int", "supports_mutation": True},
         "batch_size": 32,
     }
-    assert mutation_flags(space, BUILTIN_MUTATABLE_NAMES) == {
+    assert mutation_flags(space, TOY_BACKEND, ("get_inputs",)) == {
         "learning_rate": True,
         "dropout": False,
         "loss_weight_class_3": True,
         "num_layers": False,
         "units": True,
     }
-    # a custom model: no built-ins, only what is set explicitly
-    assert mutation_flags(space, set()) == {
+    only_explicit = {
         "learning_rate": False,
         "dropout": False,
         "loss_weight_class_3": False,
         "num_layers": False,
         "units": True,
     }
-    assert {"learning_rate", "Adam_beta_1", "one_minus_Adam_beta_2", "Adam_epsilon", "loss_function"} <= set(
-        BUILTIN_MUTATABLE_NAMES
-    ) and {"l1_lambda", "l2_lambda", "dropout"} <= set(BUILTIN_MUTATABLE_NAMES)
+    # the run-config replaces the built-in model: its defaults no longer apply, only what is set explicitly
+    assert mutation_flags(space, TOY_BACKEND, ("build_model",)) == only_explicit
+    assert mutation_flags(space) == only_explicit  # no backend facts known
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("loss_weight_class_0", True),
+        ("loss_weight_class_12", True),
+        ("loss_weight_class_", False),
+        ("loss_weight_class_x", False),
+        ("loss_weight_class_N", True),
+        ("learning_rate", True),
+        ("learning_rate_2", False),
+    ],
+)
+def test_a_trailing_n_in_the_mutatable_list_matches_any_index(name: str, expected: bool) -> None:
+    assert TOY_BACKEND.is_builtin_mutatable(name) is expected
 
 
 # ---- samplers --------------------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 The dataset has 5 informative variables (``c_width`` only through its class-dependent width) and 5 pure-noise
 ones. One pre-HPO (2 trials, 3-fold cross-validation of the small Lightning MLP) is shared by the three evaluator
-tests; the Keras test runs the whole :func:`perform_variable_selection` (pre-HPO included), like ``optima run``
-with ``perform_variable_opt=True`` and the other stages off.
+tests; the Keras test runs the whole :class:`~optima_core.engine.selection_stage.VariableSelectionStage` (pre-HPO
+included), like ``optima run`` with ``perform_variable_opt=True`` and the other stages off.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from vs_helpers import INFORMATIVE, NOISE, VARIABLES, make_context, run_selection, write_run_config
+from vs_helpers import INFORMATIVE, NOISE, make_context, run_selection, write_run_config
 
 pytestmark = pytest.mark.slow
 
@@ -23,13 +23,13 @@ EXTRA = {"shuffle": "", "hybrid": "", "retrain": "num_repeats = 1\n"}
 
 @pytest.fixture(scope="module")
 def pre_hpo(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from optima_core.engine.hpo import run_hpo_stage
+    from optima_core.engine.hpo import HpoStage
     from optima_core.engine.ray_session import ray_session
 
     pytest.importorskip("optima_lightning")
     context = make_context(write_run_config(tmp_path_factory.mktemp("pre_hpo"), "shuffle"))
     with ray_session(context.plan):
-        return run_hpo_stage(context, name="variable_opt_hyperopt", num_samples=2, input_vars=list(VARIABLES))
+        return HpoStage("variable_opt_hyperopt", 2).run(context, None)
 
 
 @pytest.mark.lightning
@@ -51,7 +51,7 @@ def test_noise_is_dropped_and_signal_kept(tmp_path: Path, pre_hpo: Any, mode: st
 
 @pytest.mark.keras
 def test_keras_end_to_end(tmp_path: Path) -> None:
-    """perform_variable_selection with Keras (pitfall 13: reload and retrain the built-in Keras MLP).
+    """The variable-selection stage with Keras (pitfall 13: reload and retrain the built-in Keras MLP).
 
     Only the mechanics are checked: with 8 epochs the small Keras MLP retrained on fewer inputs comes out slightly
     but consistently worse (a real effect of the short training, not noise), so noise drops may be rejected here.

@@ -21,13 +21,13 @@ NO_RETRAIN = "reevaluate_candidate_to_drop = False\n"
 
 @pytest.fixture(scope="module")
 def pre_hpo(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from optima_core.engine.hpo import run_hpo_stage
+    from optima_core.engine.hpo import HpoStage
     from optima_core.engine.ray_session import ray_session
 
     folder = tmp_path_factory.mktemp("pre_hpo")
     context = make_context(write_run_config(folder, "shuffle"))
     with ray_session(context.plan):
-        return run_hpo_stage(context, name="variable_opt_hyperopt", num_samples=2, input_vars=list(VARIABLES))
+        return HpoStage("variable_opt_hyperopt", 2).run(context, None)
 
 
 def select(tmp_path: Path, pre_hpo: Any, mode: str, extra: str = "") -> tuple[Any, Any]:

@@ -1,4 +1,4 @@
-"""A dataset with known truth and a driver that runs pre-HPO + variable selection through the engine functions."""
+"""A dataset with known truth and a driver that runs pre-HPO + variable selection through the engine's stages."""
 
 from __future__ import annotations
 
@@ -82,12 +82,12 @@ def write_run_config(tmp_path: Path, mode: str, extra: str = "", model_type: str
 def run_selection(config_path: Path, cpus: int = 2) -> tuple[list[Any], Path, Any]:
     """Pre-HPO + variable selection like ``optima run`` would; returns (selected, output folder, context)."""
     from optima_core.engine.ray_session import ray_session
-    from optima_core.variable_selection import perform_variable_selection
+    from optima_core.engine.selection_stage import VariableSelectionStage
 
     context = make_context(config_path, cpus)
     with ray_session(context.plan):
-        selected = perform_variable_selection(context, list(context.input_handler.get_vars()))
-    return selected, context.output, context
+        result = VariableSelectionStage().run(context, None)
+    return result.input_vars, context.output, context
 
 
 def make_context(config_path: Path, cpus: int = 2) -> Any:
@@ -95,7 +95,7 @@ def make_context(config_path: Path, cpus: int = 2) -> Any:
     from optima_core.clusters.local import LocalCluster, ResourceRequest
     from optima_core.config.loader import load_run_config
     from optima_core.config.validation import check
-    from optima_core.engine.context import RunContext
+    from optima_core.engine.context import RunContext, new_input_handler
     from optima_core.engine.output import prepare_output_folder
     from optima_core.plugins.manager import create_plugin_manager
     from optima_core.training.job import RunReference
@@ -106,5 +106,5 @@ def make_context(config_path: Path, cpus: int = 2) -> Any:
     plan = LocalCluster().plan(ResourceRequest(cpus=cpus))
     output = prepare_output_folder(run_config, resume=False)
     reference = RunReference(config_path=str(config_path.resolve()), defaults_path=None)
-    handler = manager.hooks.InputHandler()(run_config)
+    handler = new_input_handler(manager.hooks, run_config)
     return RunContext(run_config, manager, plan, output, reference, input_handler=handler)

@@ -1,4 +1,5 @@
-"""Hook implementations the core provides: the InputHandler, the history fit, the local and custom clusters."""
+"""Hook implementations the core provides: the InputHandler, the history fit, the evaluation, the local and custom
+clusters."""
 
 from __future__ import annotations
 
@@ -36,3 +37,42 @@ def optima_register_clusters() -> list[ClusterDescriptor]:
             "A CustomCluster class loaded from --cluster_config FILE.",
         ),
     ]
+
+
+@hookimpl(trylast=True)
+def evaluate(
+    run_config: Any,
+    model_path: Any,
+    model_config: Any,
+    dataset_split: Any,
+    input_handler: Any,
+    fig_dir: Any,
+    native_metrics: Any,
+    weighted_native_metrics: Any,
+    custom_metrics: Any,
+    composite_metrics: Any,
+    class_labels: Any,
+    cpus: Any,
+    print_results: bool,
+    return_unfilled: bool,
+) -> Any:
+    """The built-in evaluation (loss and every metric per split; figures by name), see
+    :mod:`optima_core.evaluation.builtin`. A run-config or plugin ``evaluate`` replaces it."""
+    from optima_core.evaluation.builtin import evaluate as builtin_evaluate
+
+    return builtin_evaluate(
+        run_config=run_config,
+        model_path=model_path,
+        model_config=model_config,
+        dataset_split=dataset_split,
+        input_handler=input_handler,
+        fig_dir=fig_dir,
+        native_metrics=native_metrics,
+        weighted_native_metrics=weighted_native_metrics,
+        custom_metrics=custom_metrics,
+        composite_metrics=composite_metrics,
+        class_labels=class_labels,
+        cpus=cpus,
+        print_results=print_results,
+        return_unfilled=return_unfilled,
+    )

@@ -1,4 +1,5 @@
-"""``optima check``: validate a run-config and show the resolved settings and where each hook comes from."""
+"""``optima check``: validate a run-config and show the resolved settings, where each hook comes from and the
+versions of the frameworks each installed backend requires (read from package metadata, nothing is imported)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,15 @@ from typing import Any
 
 import click
 
-from optima_core.cli.errors import user_errors
+from optima_core.cli.errors import remember_manager, user_errors
+from optima_core.cli.verbosity import verbosity_options
 from optima_core.engine.output import jsonable
+
+
+def _versions_text(versions: dict[str, str | None]) -> str:
+    if not versions:
+        return "(no frameworks declared)"
+    return ", ".join(f"{name} {version}" if version else f"{name} NOT INSTALLED" for name, version in versions.items())
 
 
 def _value_text(value: Any) -> str:
@@ -26,6 +34,7 @@ def _value_text(value: Any) -> str:
     "--defaults", type=click.Path(dir_okay=False), default=None, help="Defaults file overriding the built-in defaults."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the resolved configuration and hooks as JSON.")
+@verbosity_options
 @user_errors
 def check_command(config_path: str, defaults: str | None, as_json: bool) -> None:
     """Validate the run-config CONFIG; print resolved settings and which plugin provides each hook."""
@@ -37,9 +46,11 @@ def check_command(config_path: str, defaults: str | None, as_json: bool) -> None
 
     run_config = load_run_config(Path(config_path), defaults)
     manager = create_plugin_manager(run_config_module=run_config.module)
+    remember_manager(manager)
     report = check(run_config, manager)
     values = run_config.as_dict()
     hooks = {name: manager.hook_providers(name) for name in run_config_hook_names()}
+    frameworks = {name: backend.framework_versions() for name, backend in sorted(manager.backends().items())}
 
     if as_json:
         payload = {
@@ -49,6 +60,7 @@ def check_command(config_path: str, defaults: str | None, as_json: bool) -> None
                 for p in PARAMETERS
             },
             "hooks": hooks,
+            "backends": frameworks,
             "warnings": report.warnings,
             "extra_names": report.extra_names,
         }
@@ -67,6 +79,10 @@ def check_command(config_path: str, defaults: str | None, as_json: bool) -> None
     click.echo("\n[Hooks]  (first provider wins)")
     for name, providers in hooks.items():
         click.echo(f"  {name}: {' > '.join(providers) if providers else '-'}")
+    click.echo("\n[Backends]  (frameworks required, installed versions)")
+    for name, versions in frameworks.items():
+        marker = "   (model_type)" if name == run_config.model_type else ""
+        click.echo(f"  {name}: {_versions_text(versions)}{marker}")
     if report.extra_names:
         click.echo(
             "\nNot OPTIMA parameters (available to hooks as run_config.<name>): " + ", ".join(report.extra_names)

@@ -1,4 +1,9 @@
-"""Turn user errors into one clear message and exit code 2, without a traceback."""
+"""Turn user errors into one clear message and exit code 2, without a traceback; bugs keep their traceback.
+
+A user error is an :class:`~optima_core.errors.OptimaUserError`, found before or after Ray started (also behind
+Ray's wrappers), or a ``NotImplementedError`` raised by a plugin's code, reported as a plugin error naming the
+plugin. A command that builds a plugin manager hands it to :func:`remember_manager` so the plugin can be named.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,11 @@ from typing import Any, TypeVar
 
 import click
 
-from optima_core.config.problems import ConfigError
-from optima_core.engine.errors import OptimizationFailedError
-from optima_core.plugins.manager import PluginError
+from optima_core.errors import find_user_error
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+_MANAGER_KEY = "optima.plugin_manager"
 
 
 class UserError(click.ClickException):
@@ -22,16 +27,29 @@ class UserError(click.ClickException):
         click.echo(click.style("error: ", fg="red", bold=True) + self.format_message(), err=True)
 
 
+def remember_manager(manager: Any) -> None:
+    """Keep the command's plugin manager, so a plugin raising ``NotImplementedError`` can be named."""
+    click.get_current_context().meta[_MANAGER_KEY] = manager
+
+
 def user_errors(function: F) -> F:
-    """Report :class:`ConfigError` and :class:`PluginError` as user errors (exit 2, no traceback)."""
+    """Report user errors (exit 2, one message, no traceback); anything else propagates with its traceback."""
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
-        except (ConfigError, PluginError, OptimizationFailedError) as error:
-            raise UserError(str(error)) from error
         except NotImplementedError as error:
-            raise UserError(f"not available in this version of OPTIMA: {error}") from error
+            manager = click.get_current_context().meta.get(_MANAGER_KEY)
+            plugin = manager.plugin_behind(error) if manager is not None else None
+            if plugin is None:
+                raise
+            detail = f": {error}" if str(error) else ""
+            raise UserError(f"plugin {plugin} raised NotImplementedError{detail}") from error
+        except Exception as error:
+            user_error = find_user_error(error)
+            if user_error is None:
+                raise
+            raise UserError(str(user_error)) from error
 
     return wrapper  # type: ignore[return-value]

@@ -17,12 +17,21 @@ def plugins_command(as_json: bool) -> None:
     records = manager.records
     registries = manager.components()
     conflicts = manager.registry_errors
+    replaced = manager.replaced()
 
     if as_json:
         payload = {
             "plugins": [r.as_dict() for r in records],
             "components": {
-                kind: [{"name": d.name, "provider": d.provider, "description": d.description} for d in reg.values()]
+                kind: [
+                    {
+                        "name": d.name,
+                        "provider": d.provider,
+                        "replaces": replaced[kind].get(d.name),
+                        "description": d.description,
+                    }
+                    for d in reg.values()
+                ]
                 for kind, reg in registries.items()
             },
             "conflicts": conflicts,
@@ -45,7 +54,12 @@ def plugins_command(as_json: bool) -> None:
             click.echo(click.style(f"    error: {record.error}", fg=colour))
     click.echo("")
     for kind, registry in registries.items():
-        names = ", ".join(f"{name} [{d.provider}]" for name, d in sorted(registry.items())) or "-"
+        names = ", ".join(_provided(name, d.provider, replaced[kind]) for name, d in sorted(registry.items())) or "-"
         click.echo(f"{kind}: {names}")
     for conflict in conflicts:
         click.echo(click.style(f"conflict: {conflict}", fg="red"))
+
+
+def _provided(name: str, provider: str, replaced: dict[str, str]) -> str:
+    """``name [provider]``, or ``name [provider, replacing other]`` where a plugin replaced another's component."""
+    return f"{name} [{provider}, replacing {replaced[name]}]" if name in replaced else f"{name} [{provider}]"

@@ -11,7 +11,8 @@ from typing import Any
 
 import click
 
-from optima_core.cli.errors import user_errors
+from optima_core.cli.errors import remember_manager, user_errors
+from optima_core.cli.verbosity import verbosity_options
 
 
 def _option(*names: str, **kwargs: Any) -> Any:
@@ -104,10 +105,11 @@ def _apply(options: list[Any]) -> Any:
     help="The run-config (alternative to CONFIG).",
 )
 @_apply(RUN_OPTIONS)
+@verbosity_options
 @user_errors
 def run_command(config_path: str | None, config_option: str | None, **arguments: Any) -> None:
     """Run the optimization described by the run-config CONFIG."""
-    from optima_core.clusters.local import ResourceRequest
+    from optima_core.clusters.target import RunRequest, select_cluster
     from optima_core.config.loader import load_run_config
     from optima_core.config.validation import check
     from optima_core.plugins.manager import create_plugin_manager
@@ -122,64 +124,10 @@ def run_command(config_path: str | None, config_option: str | None, **arguments:
 
     run_config = load_run_config(Path(path), arguments["defaults"])
     manager = create_plugin_manager(run_config_module=run_config.module)
+    remember_manager(manager)
     report = check(run_config, manager)
     for warning in report.warnings:
         click.echo(click.style("warning: ", fg="yellow") + warning, err=True)
 
-    factory = manager.descriptor("cluster", arguments["cluster"]).load()
-    # --cluster_config belongs to non-local clusters ('custom': the CustomCluster file; 'slurm': a site file).
-    uses_config = arguments["cluster_config"] and arguments["cluster"] != "local"
-    cluster = factory(cluster_config=arguments["cluster_config"]) if uses_config else factory()
-    from optima_core.clusters.base import Cluster
-
-    if isinstance(cluster, Cluster):
-        _submit(cluster, run_config, Path(path), arguments)
-        return
-    request = ResourceRequest(
-        cpus=arguments["cpus"],
-        gpus=arguments["gpus"],
-        mem_per_cpu=arguments["mem_per_cpu"],
-        cpus_per_trial=arguments["cpus_per_trial"],
-        gpus_per_trial=arguments["gpus_per_trial"],
-        frac_cpus_reserved=arguments["frac_cpus_reserved"],
-        max_pending_trials=arguments["max_pending_trials"],
-        temp_dir=arguments["temp_dir"],
-    )
-    plan = cluster.plan(request)
-    click.echo(f"run-config {path} is valid; resources: {plan.describe()}")
-
-    from optima_core.engine.orchestrator import RunOptions, run
-
-    run(run_config, manager, plan, RunOptions(resume=arguments["resume"], address=arguments["address"]))
-
-
-def _submit(cluster: Any, run_config: Any, config_path: Path, arguments: dict[str, Any]) -> None:
-    """Describe the run as a cluster job and submit it; the job runs the optimization on the cluster's nodes."""
-    run_arguments = {
-        key: arguments[key]
-        for key in ("cpus_per_trial", "gpus_per_trial", "frac_cpus_reserved", "max_pending_trials", "resume")
-    }
-    run_arguments["config"] = str(config_path.resolve())
-    run_arguments["defaults"] = str(Path(arguments["defaults"]).resolve()) if arguments["defaults"] else None
-    run_arguments["cluster"] = arguments["cluster"]
-    run_arguments["cluster_config"] = (
-        str(Path(arguments["cluster_config"]).resolve()) if arguments["cluster_config"] else None
-    )
-    setup_file = run_config.get("path_to_setup_file")
-    job = cluster.job_class(
-        name=arguments["name"],
-        workers=arguments["workers"],
-        cpus=arguments["cpus"],
-        cpus_per_worker=arguments["cpus_per_worker"],
-        gpus_per_worker=arguments["gpus_per_worker"],
-        min_cpus_per_ray_node=arguments["min_cpus_per_ray_node"],
-        fixed_ray_node_size=arguments["fixed_ray_node_size"],
-        mem_per_cpu=arguments["mem_per_cpu"],
-        runtime=arguments["runtime"],
-        exclude=arguments["exclude"],
-        path_to_setup_file=str(Path(setup_file).resolve()) if setup_file else None,
-        log_path=str(Path("logs") / f"{arguments['name']}.log"),
-        run_arguments=run_arguments,
-    )
-    job_id = cluster.submit(job)
-    click.echo(f"submitted job {job_id} to cluster '{cluster.name}'; log: {job.log_path}")
+    cluster = select_cluster(manager, arguments["cluster"], arguments["cluster_config"])
+    cluster.launch(RunRequest(run_config, manager, Path(path), arguments, report=click.echo))

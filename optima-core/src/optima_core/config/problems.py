@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from optima_core.errors import OptimaUserError
+
 
 def short_repr(value: Any, limit: int = 80) -> str:
     text = value if isinstance(value, str) and value.startswith("(") else repr(value)
@@ -25,13 +27,17 @@ class Problem:
         return f"{text}; {self.hint}" if self.hint else text
 
 
-class ConfigError(Exception):
+class ConfigError(OptimaUserError):
     """The run-config (or a command-line argument) cannot be used; lists every problem found."""
 
     def __init__(self, source: str, problems: list[Problem] | list[str]) -> None:
         self.source = source
         self.problems = list(problems)
         super().__init__(self.render())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its parts when it crosses a process boundary (a Ray worker to the driver).
+        return (type(self), (self.source, self.problems))
 
     def render(self) -> str:
         count = len(self.problems)

@@ -1,7 +1,9 @@
 """Validate a whole run-config before anything expensive starts, reporting every problem at once.
 
 Each problem names the parameter, the value found and what is expected. Checks that need to know what is
-installed (backends, evaluators, hooks provided) use the plugin manager when one is given.
+installed use the plugin manager when one is given: the backend named by ``model_type`` and the facts its descriptor
+states (required frameworks and hooks, the built-in model's scalings and mutatable hyperparameters), the registered
+evaluators and the hooks provided. Without a manager these checks are skipped; the core itself names no backend.
 """
 
 from __future__ import annotations
@@ -15,25 +17,13 @@ from optima_core.config.loader import RunConfig, setting_names
 from optima_core.config.parameters import PARAMETERS, PARAMETERS_BY_NAME, Derived
 from optima_core.config.problems import ConfigError, Problem
 from optima_core.config.search_space import validate_search_space
+from optima_core.search.space import mutation_flags, parse_search_space
 
 if TYPE_CHECKING:
+    from optima_core.plugins.descriptors import BackendDescriptor
     from optima_core.plugins.manager import OptimaPluginManager
 
-#: Scalings the built-in normalisation (Keras layer, Lightning MLP) understands.
-BUILTIN_SCALINGS = ("linear", "log10", "sqrt")
-#: Hyperparameters of the built-in models that can change during training (Population Based Training).
-BUILTIN_MUTATABLE = (
-    "learning_rate",
-    "Adam_beta_1",
-    "one_minus_Adam_beta_2",
-    "Adam_epsilon",
-    "loss_function",
-    "l1_lambda",
-    "l2_lambda",
-    "dropout",
-)
-#: Evaluator names the core provides (the variable-selection stage registers them).
-BUILTIN_EVALUATORS = ("shuffle", "retrain", "hybrid", "custom")
+STAGE_FLAGS = ("perform_variable_opt", "perform_main_hyperopt", "perform_PBT_hyperopt")
 
 
 @dataclass
@@ -202,32 +192,12 @@ def _cross_parameter(values: dict[str, Any], run_config: RunConfig, report: Vali
 
     input_vars = values["input_vars"]
     scaling = values["input_scaling"]
-    custom_model = bool({"build_model", "LitModel", "InputHandler"} & provided)
-    if isinstance(scaling, dict):
-        for key, entry in scaling.items():
-            if (
-                isinstance(input_vars, (list, tuple))
-                and isinstance(key, str)
-                and key not in input_vars
-                and not _is_index_key(key)
-            ):
+    if isinstance(scaling, dict) and isinstance(input_vars, (list, tuple)):
+        for key in scaling:
+            if isinstance(key, str) and key not in input_vars and not _is_index_key(key):
                 close = _close(key, [v for v in input_vars if isinstance(v, str)])
                 hint = f"did you mean '{close}'?" if close else "scalings must refer to variables in input_vars"
                 add(Problem(f"input_scaling[{key!r}]", key, "a variable listed in input_vars", hint))
-            if (
-                not custom_model
-                and isinstance(entry, (tuple, list))
-                and entry
-                and isinstance(entry[0], str)
-                and entry[0] not in BUILTIN_SCALINGS
-            ):
-                add(
-                    Problem(
-                        f"input_scaling[{key!r}]",
-                        entry[0],
-                        "a scale type of the built-in normalisation: " + ", ".join(repr(s) for s in BUILTIN_SCALINGS),
-                    )
-                )
 
     if values["perform_variable_opt"] is True and input_vars is None and "InputHandler" not in provided:
         add(
@@ -273,51 +243,73 @@ def _is_index_key(key: str) -> bool:
     return all(part.isdigit() for part in key.split("_"))
 
 
+def _stage_flags_known(values: dict[str, Any]) -> bool:
+    """Whether the search space and all perform_* flags have valid types (otherwise they are reported on their own)."""
+    return isinstance(values["search_space"], dict) and all(isinstance(values[k], bool) for k in STAGE_FLAGS)
+
+
 def _check_stage_search_space(values: dict[str, Any], report: ValidationReport) -> None:
-    space = values["search_space"]
-    flags = [values[k] for k in ("perform_variable_opt", "perform_main_hyperopt", "perform_PBT_hyperopt")]
-    if not isinstance(space, dict) or not all(isinstance(flag, bool) for flag in flags):
-        return  # a flag that is not True/False is reported on its own; guessing the stages would add noise
-    optimizing = [values[k] is True for k in ("perform_variable_opt", "perform_main_hyperopt", "perform_PBT_hyperopt")]
-    if not any(optimizing):
-        for name, entry in space.items():
-            if isinstance(entry, dict):
-                report.problems.append(
-                    Problem(
-                        f"search_space[{name!r}]",
-                        entry,
-                        "a fixed value: with all three perform_* flags False only fixed hyperparameters are trained",
-                    )
-                )
+    """Without an optimization stage only fixed hyperparameters can be trained."""
+    if not _stage_flags_known(values) or any(values[k] for k in STAGE_FLAGS):
         return
-    if not values["perform_PBT_hyperopt"]:
-        return
-    only_pbt = optimizing == [False, False, True]
-    for name, entry in space.items():
-        if not isinstance(entry, dict) or not isinstance(name, str):  # a non-string name is reported already
-            continue
-        mutatable = entry.get("supports_mutation", name in BUILTIN_MUTATABLE or name.startswith("loss_weight_class_"))
-        conditional = "only" in entry or any(
-            isinstance(entry.get(k), tuple) and len(entry[k]) == 2 and callable(entry[k][1])
-            for k in ("bounds", "values")
-        )
-        if mutatable and conditional:
+    for name, entry in values["search_space"].items():
+        if isinstance(entry, dict):
             report.problems.append(
                 Problem(
                     f"search_space[{name!r}]",
                     entry,
+                    "a fixed value: with all three perform_* flags False only fixed hyperparameters are trained",
+                )
+            )
+
+
+def _check_pbt(
+    values: dict[str, Any], backend: BackendDescriptor, run_config_hooks: tuple[str, ...], report: ValidationReport
+) -> None:
+    """Population Based Training needs something to mutate, and mutated entries must not be conditional."""
+    if not _stage_flags_known(values) or not values["perform_PBT_hyperopt"]:
+        return
+    space = parse_search_space(values["search_space"])
+    mutatable = mutation_flags(space, backend, run_config_hooks)
+    only_pbt = not values["perform_variable_opt"] and not values["perform_main_hyperopt"]
+    for entry in space.searched:
+        raw = values["search_space"][entry.name]
+        if mutatable[entry.name] and entry.conditional:
+            report.problems.append(
+                Problem(
+                    f"search_space[{entry.name!r}]",
+                    raw,
                     "no conditional bounds/values and no "
                     "'only' for a hyperparameter tuned by Population Based Training",
                 )
             )
-        if only_pbt and not mutatable:
+        if only_pbt and not mutatable[entry.name]:
             report.problems.append(
                 Problem(
-                    f"search_space[{name!r}]",
-                    entry,
+                    f"search_space[{entry.name!r}]",
+                    raw,
                     "a fixed value or 'supports_mutation': True: when only PBT runs, nothing else can be optimized",
                 )
             )
+    if not any(mutatable.values()):
+        report.problems.append(
+            Problem(
+                "perform_PBT_hyperopt",
+                True,
+                "at least one searched hyperparameter in search_space that Population Based Training can mutate",
+                _nothing_mutatable_hint(backend, run_config_hooks),
+            )
+        )
+
+
+def _nothing_mutatable_hint(backend: BackendDescriptor, run_config_hooks: tuple[str, ...]) -> str:
+    mark = "mark the hyperparameters your model can change during training with 'supports_mutation': True"
+    if not backend.mutatable:
+        return mark
+    if backend.builtin_model_in_use(run_config_hooks):
+        return f"search one of {', '.join(backend.mutatable)} (built into the '{backend.name}' model), or {mark}"
+    replacing = ", ".join(sorted(set(backend.model_hooks) & set(run_config_hooks)))
+    return f"the run-config's {replacing} replaces the built-in '{backend.name}' model, so {mark}"
 
 
 def _run_config_hooks(run_config: RunConfig) -> set[str]:
@@ -329,7 +321,7 @@ def _run_config_hooks(run_config: RunConfig) -> set[str]:
 
 
 def _with_plugins(
-    values: dict[str, Any], run_config: RunConfig, manager: OptimaPluginManager, report: ValidationReport
+    values: dict[str, Any], manager: OptimaPluginManager, report: ValidationReport, space_valid: bool
 ) -> None:
     add = report.problems.append
     for error in manager.registry_errors:
@@ -351,7 +343,11 @@ def _with_plugins(
     model_type = values["model_type"]
     if isinstance(model_type, str) and model_type not in backends:
         close = _close(model_type, sorted(backends))
-        hint = f"did you mean '{close}'?" if close else _install_hint(model_type)
+        hint = (
+            f"did you mean '{close}'?"
+            if close
+            else "is the plugin providing it installed? ('optima plugins' lists them)"
+        )
         add(
             Problem(
                 "model_type",
@@ -360,17 +356,18 @@ def _with_plugins(
                 hint,
             )
         )
-    elif model_type == "Lightning" and not manager.hook_providers("LitModel"):
-        add(Problem("LitModel", "(not defined)", "a LitModel class in the run-config when model_type is 'Lightning'"))
+    elif isinstance(model_type, str):
+        run_config_hooks = manager.run_config_hooks.provided if manager.run_config_hooks is not None else ()
+        _with_backend(values, backends[model_type], tuple(run_config_hooks), manager, report, space_valid)
     mode = values["variable_optimization_mode"]
-    evaluators = sorted(set(manager.evaluators()) | set(BUILTIN_EVALUATORS))
+    evaluators = sorted(manager.evaluators())
     if isinstance(mode, str) and mode not in evaluators:
         close = _close(mode, evaluators)
         add(
             Problem(
                 "variable_optimization_mode",
                 mode,
-                "one of " + ", ".join(repr(e) for e in evaluators),
+                "a registered variable-importance evaluator: " + (", ".join(repr(e) for e in evaluators) or "none"),
                 f"did you mean '{close}'?" if close else "",
             )
         )
@@ -388,11 +385,58 @@ def _with_plugins(
         )
 
 
-def _install_hint(model_type: str) -> str:
-    lowered = model_type.lower()
-    if lowered in ("keras", "lightning"):
-        return f"install the backend: pip install optima-{lowered}"
-    return ""
+def _with_backend(
+    values: dict[str, Any],
+    backend: BackendDescriptor,
+    run_config_hooks: tuple[str, ...],
+    manager: OptimaPluginManager,
+    report: ValidationReport,
+    space_valid: bool,
+) -> None:
+    """The checks that depend on the facts the selected backend's descriptor states.
+
+    The search space is only read for Population Based Training when ``space_valid`` (its problems are reported).
+    """
+    add = report.problems.append
+    missing = [name for name, version in backend.framework_versions().items() if version is None]
+    if missing:
+        add(
+            Problem(
+                "model_type",
+                backend.name,
+                f"a backend whose frameworks are installed ({', '.join(backend.requires)})",
+                f"not installed: {', '.join(missing)} (provider: {backend.provider or 'unknown'})",
+            )
+        )
+    for hook in backend.required_hooks:
+        if not manager.hook_providers(hook):
+            add(
+                Problem(
+                    hook,
+                    "(not defined)",
+                    f"a {hook} in the run-config or a plugin: the '{backend.name}' backend requires it",
+                )
+            )
+    scaling = values["input_scaling"]
+    builtin_normalisation = backend.builtin_model_in_use(run_config_hooks) and "InputHandler" not in run_config_hooks
+    if isinstance(scaling, dict) and backend.scalings and builtin_normalisation:
+        for key, entry in scaling.items():
+            if (
+                isinstance(entry, (tuple, list))
+                and entry
+                and isinstance(entry[0], str)
+                and entry[0] not in backend.scalings
+            ):
+                add(
+                    Problem(
+                        f"input_scaling[{key!r}]",
+                        entry[0],
+                        f"a scale type of the built-in '{backend.name}' model: "
+                        + ", ".join(repr(s) for s in backend.scalings),
+                    )
+                )
+    if space_valid:
+        _check_pbt(values, backend, run_config_hooks, report)
 
 
 def validate(run_config: RunConfig, manager: OptimaPluginManager | None = None) -> ValidationReport:
@@ -401,10 +445,11 @@ def validate(run_config: RunConfig, manager: OptimaPluginManager | None = None) 
     values = run_config.as_dict()
     _unknown_names(run_config, report)
     _per_parameter(values, report, run_config.sources)
-    report.problems.extend(validate_search_space(values.get("search_space")))
+    space_problems = validate_search_space(values.get("search_space"))
+    report.problems.extend(space_problems)
     _cross_parameter(values, run_config, report)
     if manager is not None:
-        _with_plugins(values, run_config, manager, report)
+        _with_plugins(values, manager, report, space_valid=not space_problems)
     return report
 
 

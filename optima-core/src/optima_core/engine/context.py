@@ -1,4 +1,4 @@
-"""What every stage of a run shares: the run-config, plugins, resources, output folder and the inputs."""
+"""What every stage of a run shares: the run-config, plugins, resources, output folder, search space and inputs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ from typing import Any
 
 from optima_core.clusters.local import ResourcePlan
 from optima_core.config.loader import RunConfig
+from optima_core.errors import OptimaUserError
+from optima_core.plugins.hooks import Hooks
+from optima_core.plugins.manager import OptimaPluginManager
+from optima_core.search.space import SearchSpace, parse_search_space
 from optima_core.training.job import RunReference
 
 SPLITS = ("train", "val", "test")
@@ -16,7 +20,7 @@ SPLITS = ("train", "val", "test")
 def split_dicts(result: Any, crossvalidation: bool) -> list[dict[str, Any]]:
     """Turn ``get_experiment_inputs``' tuple (of datasets, or of per-fold lists) into one dict per fold."""
     if not isinstance(result, (tuple, list)) or len(result) not in (2, 3):
-        raise TypeError(
+        raise OptimaUserError(
             "get_experiment_inputs must return (train, val) or (train, val, test); "
             f"got {type(result).__name__} of length {len(result) if hasattr(result, '__len__') else '?'}"
         )
@@ -30,29 +34,53 @@ def split_dicts(result: Any, crossvalidation: bool) -> list[dict[str, Any]]:
     ]
 
 
+def new_input_handler(hooks: Hooks, run_config: Any) -> Any:
+    """An instance of the InputHandler class the plugins provide (the built-in one unless replaced)."""
+    handler_class = hooks.InputHandler()
+    if handler_class is None:
+        raise RuntimeError("no plugin provides the InputHandler class (the built-in one is always registered)")
+    return handler_class(run_config)
+
+
 @dataclass
 class RunContext:
-    """Shared state of one ``optima run``."""
+    """Shared state of one ``optima run``; the run-config's search space is parsed once, here."""
 
     run_config: RunConfig
-    manager: Any
+    manager: OptimaPluginManager
     plan: ResourcePlan
     output: Path
     reference: RunReference
     resume: bool = False
     input_handler: Any = None
+    search_space: SearchSpace = field(init=False)
     _inputs: dict[bool, list[dict[str, Any]]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.search_space = parse_search_space(self.run_config.search_space)
+
     @property
-    def hooks(self) -> Any:
+    def hooks(self) -> Hooks:
         return self.manager.hooks
+
+    def input_vars(self) -> list[Any]:
+        """The variables in use; loading the inputs once fills them in when the run-config lists none."""
+        if self.input_handler.get_vars() is None:
+            self.inputs(False)
+        variables = self.input_handler.get_vars()
+        if variables is None:
+            raise OptimaUserError(
+                "the InputHandler knows no input variables after loading the inputs: expected input_vars in the "
+                "run-config, or a get_inputs/get_experiment_inputs that returns named input variables"
+            )
+        return list(variables)
 
     def inputs(self, crossvalidation: bool) -> list[dict[str, Any]]:
         """The datasets (one dict per fold; a single dict without cross-validation), loaded once per kind."""
         if crossvalidation not in self._inputs:
-            from optima_core.inputs.pipeline import using_hooks
+            from optima_core.plugins.active import using_manager
 
-            with using_hooks(self.hooks):
+            with using_manager(self.manager):
                 result = self.hooks.get_experiment_inputs(
                     run_config=self.run_config,
                     input_handler=self.input_handler,
@@ -61,7 +89,9 @@ class RunContext:
                     disable_printing=False,
                 )
             if result is None:
-                raise RuntimeError("no get_experiment_inputs implementation returned data")
+                raise OptimaUserError(
+                    "get_experiment_inputs returned None: expected (train, val) or (train, val, test)"
+                )
             self._inputs[crossvalidation] = split_dicts(result, crossvalidation)
         return self._inputs[crossvalidation]
 

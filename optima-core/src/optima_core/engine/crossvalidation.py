@@ -7,13 +7,15 @@ hook is called for it.
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from optima_core.engine.context import RunContext
 from optima_core.engine.trial import FOLD_KEY, RESUME_CHECKPOINT_INTERVAL_S, SEED_KEY, TrialSettings, run_trial
+from optima_core.evaluation.average import spread_name, summarise
+from optima_core.evaluation.folds import evaluate_models
+from optima_core.selection import Selection
 from optima_core.training.loop import VALID_COLUMN
 
 
@@ -30,6 +32,30 @@ class FoldPlan:
     crossvalidation: bool = True
     reuse_seed: bool = False
     fixed_seed: bool = False
+    #: The selected trial and epoch the hyperparameters come from (for evaluation.json); None for fixed ones.
+    trial: str | None = None
+    epoch: int | None = None
+
+
+def selection_fold_plan(run_config: Any, selection: Selection, label: str) -> FoldPlan:
+    """The cross-validation plan of a selected trial, with the reference's epoch, early-stopping and seed rules.
+
+    With ``use_early_stopping_for_crossvalidation`` the folds train up to ``max_epochs`` with early stopping and
+    keep their best epoch; otherwise exactly the selected epoch's number of epochs.
+    """
+    early = bool(run_config.use_early_stopping_for_crossvalidation)
+    return FoldPlan(
+        label=label,
+        model_config=dict(selection.config),
+        max_epochs=run_config.max_epochs if early else max(int(selection.epoch), 1),
+        use_early_stopping=early,
+        use_overtraining_conditions=bool(run_config.use_OT_conditions_for_crossvalidation),
+        restore_best_weights=early,
+        reuse_seed=bool(run_config.reuse_seed_for_crossvalidation),
+        fixed_seed=bool(run_config.fixed_seed_for_crossvalidation),
+        trial=str(selection.trial_id),
+        epoch=int(selection.epoch),
+    )
 
 
 @dataclass
@@ -47,7 +73,7 @@ def train_folds(context: RunContext, plan: FoldPlan, models_dir: Path, input_var
     from ray import tune
 
     from optima_core.engine.progress import ProgressPrinter
-    from optima_core.engine.tuning import run_tuner
+    from optima_core.engine.tuning import launch_trials
 
     run_config = context.run_config
     folds = context.inputs(plan.crossvalidation)
@@ -75,18 +101,14 @@ def train_folds(context: RunContext, plan: FoldPlan, models_dir: Path, input_var
     else:
         datasets = folds[0]
         param_space = {SEED_KEY: seeds[0]}
-    resources = {"cpu": context.plan.cpus_per_trial, "gpu": context.plan.gpus_per_trial}
-    trainable = tune.with_resources(tune.with_parameters(run_trial, settings=settings, datasets=datasets), resources)
-    results = run_tuner(
-        trainable,
+    results = launch_trials(
+        context,
+        run_trial,
+        {"settings": settings, "datasets": datasets},
         name=f"crossvalidation_{plan.label}",
         storage=models_dir.parent / "tune",
         param_space=param_space,
-        tune_config=tune.TuneConfig(
-            num_samples=1, reuse_actors=True, max_concurrent_trials=context.plan.concurrent_trials
-        ),
-        callbacks=[ProgressPrinter(len(folds), run_config.monitor_name, run_config.monitor_op, label="model")],
-        resume=context.resume,
+        progress=ProgressPrinter(len(folds), run_config.monitor_name, run_config.monitor_op, label="model"),
     )
     outcome = summarize(results, run_config.monitor_name, run_config.monitor_op, plan.label)
     suffix = context.manager.descriptor("backend", run_config.model_type).load().model_suffix
@@ -107,55 +129,6 @@ def train_folds(context: RunContext, plan: FoldPlan, models_dir: Path, input_var
     evaluation = evaluate_models(context, plan, folds, model_files, models_dir)
     text = outcome["text"] + ("\n\n" + evaluation if evaluation else "")
     return FoldResults(plan.label, models_dir, model_files, outcome["values"], outcome["failed"], text)
-
-
-def evaluate_models(
-    context: RunContext, plan: FoldPlan, folds: list[dict[str, Any]], model_files: list[Path], models_dir: Path
-) -> str:
-    """Call the ``evaluate`` hook for every model; write each result and the average over folds."""
-    from optima_core.evaluation import average_results
-    from optima_core.plugins.active import using_manager
-
-    run_config = context.run_config
-    collected: list[tuple[str, list[float]]] = []
-    with using_manager(context.manager):
-        for index, path in enumerate(model_files):
-            if not path.exists():
-                continue
-            split = tuple(folds[index][s] for s in ("train", "val", "test") if s in folds[index])
-            outcome = context.hooks.evaluate(
-                run_config=run_config,
-                model_path=str(path),
-                model_config=dict(plan.model_config),
-                dataset_split=split,
-                input_handler=context.input_handler,
-                fig_dir=str(models_dir / "plots" / path.stem),
-                native_metrics=list(run_config.native_metrics),
-                weighted_native_metrics=list(run_config.weighted_native_metrics),
-                custom_metrics=list(run_config.custom_metrics),
-                composite_metrics=list(run_config.composite_metrics),
-                class_labels=list(run_config.evaluation_class_labels),
-                cpus=context.plan.cpus_per_trial,
-                print_results=False,
-                return_unfilled=True,
-            )
-            if outcome is None:
-                return ""
-            template, values = outcome
-            collected.append((template, list(values)))
-            (models_dir / f"{path.stem}_evaluation.txt").write_text(template.format(*values) + "\n")
-    if not collected:
-        return ""
-    if len(collected) == 1:
-        text = collected[0][0].format(*collected[0][1])
-    else:
-        spread = "median ± MAD" if run_config.use_median_for_averages else "mean ± std"
-        text = f"Average over {len(collected)} folds ({spread}):\n" + average_results(
-            collected, bool(run_config.use_median_for_averages)
-        )
-    (models_dir / "evaluation.txt").write_text(text + "\n")
-    print(f"[{plan.label}] evaluation: {models_dir / 'evaluation.txt'}")
-    return text
 
 
 def summarize(results: Any, monitor: str, mode: str, label: str) -> dict[str, Any]:
@@ -185,9 +158,8 @@ def summarize(results: Any, monitor: str, mode: str, label: str) -> dict[str, An
             f"of {int(frame['epoch'].max())}"
         )
     if len(values) > 1:
-        lines.append(
-            f"mean ± std over {len(values)} models: {statistics.mean(values):.6g} ± {statistics.stdev(values):.6g}"
-        )
+        mean, std = summarise(values)
+        lines.append(f"{spread_name(False)} over {len(values)} models: {mean:.6g} ± {std:.6g}")
     text = "\n".join(lines)
     print(text)
     return {"values": values, "failed": failed, "text": text}

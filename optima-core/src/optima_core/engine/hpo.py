@@ -3,40 +3,27 @@
 Optuna's TPE (independent or multivariate) or random sampling proposes hyperparameters through Ray Tune's
 ``OptunaSearch``; ASHA prunes weak trials. The Optuna study is also written to ``optuna_study.db`` (SQLite) in the
 stage folder, so optuna-dashboard can open it. Afterwards the best-value and best-fit trials are selected and
-each is cross-validated.
+each is cross-validated (:func:`select_and_crossvalidate`, shared with the PBT stage).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from optima_core.engine.context import RunContext
-from optima_core.engine.crossvalidation import FoldPlan, FoldResults, train_folds
-from optima_core.engine.errors import OptimizationFailedError
+from optima_core.engine.crossvalidation import FoldResults, selection_fold_plan, train_folds
+from optima_core.engine.errors import no_results_error
+from optima_core.engine.stage import Stage, StageResult
 from optima_core.engine.trial import RESUME_CHECKPOINT_INTERVAL_S, TrialSettings, run_trial
 from optima_core.selection import Selection, TrialHistory, best_fit, best_value
 from optima_core.training.loop import TARGET_COLUMN
 
 TARGET = TARGET_COLUMN
 
-
-@dataclass
-class StageResult:
-    name: str
-    folder: Path
-    input_vars: list[Any]
-    best_value: Selection | None = None
-    best_fit: Selection | None = None
-    fit_skipped: dict[str, str] = field(default_factory=dict)
-    crossvalidation: dict[str, FoldResults] = field(default_factory=dict)
-    failed_trials: list[str] = field(default_factory=list)
-
-    def selection(self, use_fit: bool) -> Selection | None:
-        """The best-fit selection if asked for and available, else best-value."""
-        return (self.best_fit or self.best_value) if use_fit else self.best_value
+#: The stage folder (and Optuna study) of the main optimization.
+MAIN_HPO_NAME = "main_hyperopt"
 
 
 def _model_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -74,81 +61,81 @@ def histories(results: Any) -> tuple[list[TrialHistory], list[str]]:
     return found, failed
 
 
-def run_hpo_stage(context: RunContext, *, name: str, num_samples: int, input_vars: list[Any]) -> StageResult:
+class HpoStage(Stage):
     """Optimize, select (best-value, best-fit) and cross-validate; everything goes to ``<output>/<name>``."""
-    import optuna
-    from ray import tune
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    from ray.tune.schedulers import ASHAScheduler
+    def __init__(self, name: str, num_samples: int) -> None:
+        self.name = name
+        self.num_samples = num_samples
 
-    from optima_core.engine.optuna_searcher import ResumableOptunaSearch
-    from optima_core.engine.progress import ProgressPrinter
-    from optima_core.engine.tuning import run_tuner
-    from optima_core.search.optuna_space import define_by_run, make_sampler
+    def run(self, context: RunContext, previous: StageResult | None) -> StageResult:
+        import optuna
 
-    run_config = context.run_config
-    folder = context.output / name
-    folder.mkdir(parents=True, exist_ok=True)
-    mode = run_config.monitor_op
-    data = context.inputs(False)[0]
-    searcher = ResumableOptunaSearch(
-        space=define_by_run(run_config.search_space),
-        metric=TARGET,
-        mode=mode,
-        sampler=make_sampler(
-            run_config.use_TPESampler, run_config.use_multivariate_TPE, run_config.random_seed, num_samples
-        ),
-        study_name=name,
-        storage=optuna.storages.RDBStorage(f"sqlite:///{folder / 'optuna_study.db'}"),
-    )
-    scheduler = None
-    if run_config.use_ASHAScheduler:
-        scheduler = ASHAScheduler(
-            time_attr="epoch",
-            grace_period=run_config.ASHA_grace_period,
-            max_t=run_config.ASHA_max_t,
-            reduction_factor=run_config.ASHA_reduction_factor,
-        )
-    settings = TrialSettings(
-        reference=context.reference,
-        input_vars=tuple(input_vars),
-        max_epochs=run_config.max_epochs,
-        checkpoint_frequency=run_config.checkpoint_frequency,
-        min_checkpoint_interval_s=RESUME_CHECKPOINT_INTERVAL_S,
-        use_gpu=context.plan.gpus_per_trial > 0,
-    )
-    resources = {"cpu": context.plan.cpus_per_trial, "gpu": context.plan.gpus_per_trial}
-    trainable = tune.with_resources(tune.with_parameters(run_trial, settings=settings, datasets=data), resources)
-    print(
-        f"[{name}] {num_samples} trials, up to {context.plan.concurrent_trials} at once "
-        f"({'TPE' if run_config.use_TPESampler else 'random'} sampling{', ASHA pruning' if scheduler else ''})"
-    )
-    results = run_tuner(
-        trainable,
-        name="trials",
-        storage=folder / "tune",
-        param_space={},
-        tune_config=tune.TuneConfig(
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        from ray.tune.schedulers import ASHAScheduler
+
+        from optima_core.engine.optuna_searcher import ResumableOptunaSearch
+        from optima_core.engine.progress import ProgressPrinter
+        from optima_core.engine.tuning import launch_trials
+        from optima_core.search.optuna_space import define_by_run, make_sampler
+
+        name, num_samples = self.name, self.num_samples
+        input_vars = previous.input_vars if previous is not None else context.input_vars()
+        run_config = context.run_config
+        folder = context.output / name
+        folder.mkdir(parents=True, exist_ok=True)
+        mode = run_config.monitor_op
+        data = context.inputs(False)[0]
+        searcher = ResumableOptunaSearch(
+            space=define_by_run(context.search_space),
             metric=TARGET,
             mode=mode,
-            search_alg=searcher,
-            scheduler=scheduler,
-            num_samples=num_samples,
-            reuse_actors=True,
-            max_concurrent_trials=context.plan.concurrent_trials,
-        ),
-        callbacks=[
-            ProgressPrinter(
-                num_samples,
-                TARGET,
-                mode,
-                metric_label=f"{run_config.monitor_name} ({'best' if run_config.optimize_on_best_value else 'last'} valid)",
+            sampler=make_sampler(
+                run_config.use_TPESampler, run_config.use_multivariate_TPE, run_config.random_seed, num_samples
+            ),
+            study_name=name,
+            storage=optuna.storages.RDBStorage(f"sqlite:///{folder / 'optuna_study.db'}"),
+        )
+        scheduler = None
+        if run_config.use_ASHAScheduler:
+            scheduler = ASHAScheduler(
+                time_attr="epoch",
+                grace_period=run_config.ASHA_grace_period,
+                max_t=run_config.ASHA_max_t,
+                reduction_factor=run_config.ASHA_reduction_factor,
             )
-        ],
-        resume=context.resume,
-    )
-    return select_and_crossvalidate(context, results, name, folder, input_vars)
+        settings = TrialSettings(
+            reference=context.reference,
+            input_vars=tuple(input_vars),
+            max_epochs=run_config.max_epochs,
+            checkpoint_frequency=run_config.checkpoint_frequency,
+            min_checkpoint_interval_s=RESUME_CHECKPOINT_INTERVAL_S,
+            use_gpu=context.plan.gpus_per_trial > 0,
+        )
+        print(
+            f"[{name}] {num_samples} trials, up to {context.plan.concurrent_trials} at once "
+            f"({'TPE' if run_config.use_TPESampler else 'random'} sampling{', ASHA pruning' if scheduler else ''})"
+        )
+        value = "best" if run_config.optimize_on_best_value else "last"
+        results = launch_trials(
+            context,
+            run_trial,
+            {"settings": settings, "datasets": data},
+            name="trials",
+            storage=folder / "tune",
+            param_space={},
+            progress=ProgressPrinter(
+                num_samples, TARGET, mode, metric_label=f"{run_config.monitor_name} ({value} valid)"
+            ),
+            tune_options={
+                "metric": TARGET,
+                "mode": mode,
+                "search_alg": searcher,
+                "scheduler": scheduler,
+                "num_samples": num_samples,
+            },
+        )
+        return select_and_crossvalidate(context, results, name, folder, input_vars)
 
 
 def select_and_crossvalidate(
@@ -159,9 +146,7 @@ def select_and_crossvalidate(
     mode = run_config.monitor_op
     found, failed = histories(results)
     if not found:
-        raise OptimizationFailedError(
-            f"[{name}] none of the {len(failed)} trials reported a result; see the error files under {folder / 'tune'}"
-        )
+        raise no_results_error(name, results, folder / "tune")
     result = StageResult(name, folder, list(input_vars), failed_trials=failed)
     monitor = run_config.monitor_name
     result.best_value = best_value(found, monitor, mode)
@@ -234,17 +219,6 @@ def write_selection(result: StageResult, monitor: str) -> None:
 
 def crossvalidate_selection(context: RunContext, result: StageResult, selection: Selection) -> FoldResults:
     """Cross-validate one selected trial with the reference's epoch and seed rules."""
-    run_config = context.run_config
-    early = bool(run_config.use_early_stopping_for_crossvalidation)
-    plan = FoldPlan(
-        label=selection.kind.replace("-", "_"),
-        model_config=selection.config,
-        max_epochs=run_config.max_epochs if early else max(int(selection.epoch), 1),
-        use_early_stopping=early,
-        use_overtraining_conditions=bool(run_config.use_OT_conditions_for_crossvalidation),
-        restore_best_weights=early,
-        reuse_seed=bool(run_config.reuse_seed_for_crossvalidation),
-        fixed_seed=bool(run_config.fixed_seed_for_crossvalidation),
-    )
+    plan = selection_fold_plan(context.run_config, selection, selection.kind.replace("-", "_"))
     print(f"[{result.name}] cross-validating the {selection.kind} trial ({plan.max_epochs} epochs)")
     return train_folds(context, plan, result.folder / "crossvalidation" / plan.label, result.input_vars)

@@ -1,30 +1,27 @@
 """Chain the stages of ``optima run`` and pass each result forward.
 
 The orchestrator only sequences: prepare the output folder, start Ray, build the InputHandler, run the stages the
-run-config asks for, shut Ray down. Each stage is its own module.
+run-config asks for (:func:`stages_for`) one after the other, each on the result of the one before, shut Ray down.
+Each stage is a :class:`~optima_core.engine.stage.Stage` in its own module.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from optima_core.clusters.local import ResourcePlan
 from optima_core.config.loader import RunConfig
-from optima_core.engine.context import RunContext
-from optima_core.engine.output import prepare_output_folder
+from optima_core.engine.context import RunContext, new_input_handler
+from optima_core.engine.fixed import FixedStage
+from optima_core.engine.hpo import MAIN_HPO_NAME, HpoStage
+from optima_core.engine.output import holding_output_folder, prepare_output_folder
+from optima_core.engine.pbt import PbtStage
 from optima_core.engine.ray_session import ray_session
+from optima_core.engine.selection_stage import VariableSelectionStage
+from optima_core.engine.stage import Stage, StageResult
+from optima_core.logs import log_to_file
+from optima_core.plugins.manager import OptimaPluginManager
 from optima_core.training.job import RunReference
-
-
-def _input_vars(context: RunContext) -> list[Any]:
-    """The variables in use; loading the inputs once fills them in when the run-config lists none."""
-    if context.input_handler.get_vars() is None:
-        context.inputs(False)
-    variables = context.input_handler.get_vars()
-    if variables is None:
-        raise RuntimeError("the InputHandler knows no input variables after loading the inputs")
-    return list(variables)
 
 
 @dataclass(frozen=True)
@@ -33,41 +30,35 @@ class RunOptions:
     address: str | None = None
 
 
-def run(run_config: RunConfig, manager: Any, plan: ResourcePlan, options: RunOptions) -> dict[str, Any]:
-    """Run everything ``run_config`` asks for; returns the summary of the last stage."""
+def stages_for(run_config: RunConfig) -> list[Stage]:
+    """The stages ``run_config`` asks for, in order; training with fixed hyperparameters when it asks for none."""
+    stages: list[Stage] = []
+    if run_config.perform_variable_opt:
+        stages.append(VariableSelectionStage())
+    if run_config.perform_main_hyperopt:
+        stages.append(HpoStage(MAIN_HPO_NAME, int(run_config.num_samples_main)))
+    if run_config.perform_PBT_hyperopt:
+        stages.append(PbtStage())
+    return stages or [FixedStage()]
+
+
+def run(
+    run_config: RunConfig, manager: OptimaPluginManager, plan: ResourcePlan, options: RunOptions
+) -> list[StageResult]:
+    """Run every stage ``run_config`` asks for; returns their results in order."""
     output = prepare_output_folder(run_config, resume=options.resume)
+    log_to_file(output)
     print(f"Output folder: {output}")
     reference = RunReference(
         config_path=str(run_config.path.resolve()) if run_config.path else "",
         defaults_path=str(run_config.defaults_path.resolve()) if run_config.defaults_path else None,
     )
-    input_handler = manager.hooks.InputHandler()(run_config)
+    input_handler = new_input_handler(manager.hooks, run_config)
     context = RunContext(
         run_config, manager, plan, output, reference, resume=options.resume, input_handler=input_handler
     )
-    optimizing = run_config.perform_variable_opt or run_config.perform_main_hyperopt or run_config.perform_PBT_hyperopt
-    with ray_session(plan, options.address):
-        if not optimizing:
-            from optima_core.engine.fixed import train_fixed_hyperparameters
-
-            return train_fixed_hyperparameters(context)
-        input_vars = _input_vars(context)
-        summary: dict[str, Any] = {}
-        if run_config.perform_variable_opt:
-            from optima_core.variable_selection import perform_variable_selection
-
-            input_vars = perform_variable_selection(context, input_vars)
-            summary["variable_selection"] = input_vars
-        previous = None
-        if run_config.perform_main_hyperopt:
-            from optima_core.engine.hpo import run_hpo_stage
-
-            previous = run_hpo_stage(
-                context, name="main_hyperopt", num_samples=run_config.num_samples_main, input_vars=input_vars
-            )
-            summary["main_hyperopt"] = previous
-        if run_config.perform_PBT_hyperopt:
-            from optima_core.engine.pbt import run_pbt_stage
-
-            summary["PBT"] = run_pbt_stage(context, previous=previous, input_vars=input_vars)
-        return summary
+    results: list[StageResult] = []
+    with holding_output_folder(output), ray_session(plan, options.address):
+        for stage in stages_for(run_config):
+            results.append(stage.run(context, results[-1] if results else None))
+    return results

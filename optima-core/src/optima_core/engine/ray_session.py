@@ -1,12 +1,20 @@
 """Start (or join) the Ray instance a run uses, and shut down only what this process started.
 
 Never use Ray's global stop command: it kills every Ray process on the machine, other users' runs included.
+
+Security: a local instance listens on the loopback address only (its driver, GCS, raylet, agents and workers), so
+it needs no authentication and writes no token file into ``~``. A Ray cluster that spans nodes (``--address``, a
+SLURM job) is joined with Ray's token authentication (``RAY_AUTH_MODE=token`` and the cluster's token in
+``RAY_AUTH_TOKEN_PATH`` or ``RAY_AUTH_TOKEN``). Each run keeps its temporary files in a private folder
+(``/tmp/optima-ray-<pid>``, mode 0700: Ray makes its own temp folder world-writable), which also holds the
+matplotlib cache of the run unless ``MPLCONFIGDIR`` is set, and removes that folder when the session ends.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from optima_core.clusters.local import ResourcePlan
+from optima_core.errors import OptimaUserError
 
-#: Environment every Ray process of a run gets: no usage reporting, no auth token files in ~, quiet TF.
+#: Environment every Ray process of a run gets: no usage reporting, quiet TF and Tune.
 RAY_ENVIRONMENT = {
-    "RAY_AUTH_MODE": "disabled",
     "RAY_USAGE_STATS_ENABLED": "0",
     "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "0",
     "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -26,54 +34,142 @@ RAY_ENVIRONMENT = {
     "RAY_AIR_NEW_OUTPUT": "0",
     "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::FutureWarning",
 }
+#: Added for a local instance: it is reachable from this machine only, so a token (a file in ~/.ray) is not needed.
+LOCAL_AUTH_MODE = "disabled"
+#: The authentication a run that joins a cluster uses unless ``RAY_AUTH_MODE`` says otherwise.
+CLUSTER_AUTH_MODE = "token"
+#: Where Ray looks for a token when neither RAY_AUTH_TOKEN nor RAY_AUTH_TOKEN_PATH is set.
+DEFAULT_TOKEN_FILE = Path("~/.ray/auth_token")
+
+logger = logging.getLogger(__name__)
 
 
 def short_temp_dir() -> str:
-    """A temp dir path short enough for Ray's Unix sockets (107-byte limit)."""
+    """The run's private temp folder; short enough for Ray's Unix sockets below it (107-byte limit)."""
     base = "/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir()
     return str(Path(base) / f"optima-ray-{os.getpid()}")
 
 
+@contextmanager
+def _environment(extra: dict[str, str]) -> Iterator[dict[str, str]]:
+    """OPTIMA's Ray environment in ``os.environ`` (values the user exported win) for the block; yields it for the
+    job's ``runtime_env``. What it added is removed again at the end, so a later run of the process starts clean."""
+    wanted = {**RAY_ENVIRONMENT, **extra}
+    added = [key for key in wanted if key not in os.environ]
+    os.environ.update({key: wanted[key] for key in added})
+    try:
+        yield {key: os.environ[key] for key in wanted}
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
+
+
+def check_cluster_token(address: str) -> None:
+    """Joining ``address`` uses token authentication unless ``RAY_AUTH_MODE`` says otherwise: the token must be there."""
+    mode = os.environ.get("RAY_AUTH_MODE", CLUSTER_AUTH_MODE)
+    if mode != CLUSTER_AUTH_MODE:
+        logger.warning(
+            "joining the Ray cluster at %s without authentication (RAY_AUTH_MODE=%s): anyone who can reach its "
+            "ports can run code in it; start the cluster with RAY_AUTH_MODE=token instead",
+            address,
+            mode,
+        )
+        return
+    token_path = os.environ.get("RAY_AUTH_TOKEN_PATH")
+    if token_path and not Path(token_path).is_file():
+        raise OptimaUserError(f"RAY_AUTH_TOKEN_PATH = {token_path!r}: expected the token file of the Ray cluster")
+    if not (token_path or os.environ.get("RAY_AUTH_TOKEN") or DEFAULT_TOKEN_FILE.expanduser().is_file()):
+        raise OptimaUserError(
+            f"--address {address}: OPTIMA joins Ray clusters with token authentication, and no token was given; "
+            "set RAY_AUTH_TOKEN_PATH to the token file the cluster was started with (RAY_AUTH_MODE=token), or "
+            "RAY_AUTH_MODE=disabled to join a cluster without authentication"
+        )
+
+
 def connect(address: str) -> Any:
-    """Join the Ray cluster at ``address`` with OPTIMA's environment for every process of the job; returns ``ray``."""
-    for key, value in RAY_ENVIRONMENT.items():
+    """Join the Ray cluster at ``address`` (token authentication) with OPTIMA's environment; returns ``ray``.
+
+    The environment stays set for the rest of the process (a SLURM job's driver imports TensorFlow later).
+    """
+    check_cluster_token(address)
+    wanted = {**RAY_ENVIRONMENT, "RAY_AUTH_MODE": CLUSTER_AUTH_MODE}
+    for key, value in wanted.items():
         os.environ.setdefault(key, value)
+    env_vars = {key: os.environ[key] for key in [*wanted, "MPLCONFIGDIR"] if key in os.environ}
     import ray
 
-    ray.init(
-        address=address, runtime_env={"env_vars": {k: os.environ[k] for k in RAY_ENVIRONMENT}}, log_to_driver=False
-    )
+    ray.init(address=address, runtime_env={"env_vars": env_vars}, log_to_driver=False)
     return ray
+
+
+@contextmanager
+def _loopback_only() -> Iterator[None]:
+    """Make ``ray.init`` start every process of a new local instance on 127.0.0.1 only.
+
+    Ray binds its servers to all interfaces unless the node's address is the loopback address, and it resolves a
+    given loopback ``_node_ip_address`` to the machine's external address unless its cluster support is switched
+    off (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, read once when Ray is imported), hence the module switch.
+    """
+    from ray._private import ray_constants
+
+    before = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = before
+
+
+@contextmanager
+def private_run_folder() -> Iterator[Path]:
+    """The run's private temp folder (mode 0700), removed with everything in it when the block ends."""
+    folder = Path(short_temp_dir())
+    folder.mkdir(mode=0o700, exist_ok=True)  # a folder of a dead process with this pid is taken over
+    folder.chmod(0o700)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
 def ray_session(plan: ResourcePlan, address: str | None = None) -> Iterator[Any]:
     """A Ray connection for the duration of a run: a new local instance sized by ``plan``, or ``address``."""
-    for key, value in RAY_ENVIRONMENT.items():
-        os.environ.setdefault(key, value)
     import ray
 
-    started = False
-    if not ray.is_initialized():
-        runtime_env = {"env_vars": {k: os.environ[k] for k in RAY_ENVIRONMENT}}
-        if address:
-            connect(address)
-        else:
-            kwargs: dict[str, Any] = {
-                "num_cpus": plan.cpus,
-                "num_gpus": plan.gpus,
-                "include_dashboard": False,
-                "logging_level": logging.WARNING,
-                "log_to_driver": False,
-                "runtime_env": runtime_env,
-                "_temp_dir": plan.temp_dir or short_temp_dir(),
-            }
-            if plan.memory_mb:
-                kwargs["_memory"] = int(plan.memory_mb * 1024 * 1024)
-            ray.init(**kwargs)
-        started = True
-    try:
+    if ray.is_initialized():
         yield ray
-    finally:
-        if started:
-            ray.shutdown()
+        return
+    with private_run_folder() as folder:
+        extra = {"MPLCONFIGDIR": str(folder / "mpl")}
+        if not address:
+            extra["RAY_AUTH_MODE"] = LOCAL_AUTH_MODE
+        with _environment(extra) as env_vars:
+            try:
+                if address:
+                    connect(address)
+                else:
+                    start_local(plan, folder, env_vars)
+                yield ray
+            finally:
+                ray.shutdown()
+
+
+def start_local(plan: ResourcePlan, folder: Path, env_vars: dict[str, str]) -> None:
+    """A new Ray instance on this machine, sized by ``plan``, listening on 127.0.0.1 only."""
+    import ray
+
+    kwargs: dict[str, Any] = {
+        "num_cpus": plan.cpus,
+        "num_gpus": plan.gpus,
+        "include_dashboard": False,
+        "logging_level": logging.WARNING,
+        "log_to_driver": False,
+        "runtime_env": {"env_vars": env_vars},
+        "_temp_dir": plan.temp_dir or str(folder / "r"),
+        "_node_ip_address": "127.0.0.1",
+    }
+    if plan.memory_mb:
+        kwargs["_memory"] = int(plan.memory_mb * 1024 * 1024)
+    with _loopback_only():
+        ray.init(**kwargs)

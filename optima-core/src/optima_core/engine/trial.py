@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from optima_core.engine.context import new_input_handler
 from optima_core.training.job import RunReference, TrainingJob, load_reference
 from optima_core.training.loop import TrainingResult, train
 from optima_core.training.metrics import MetricPlan
@@ -47,14 +48,12 @@ class TrialSettings:
     export_dir: str | None = None
     restore_best_weights: bool = False
     use_gpu: bool = False
-    extra: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
 
 
 def build_job(config: dict[str, Any], settings: TrialSettings, data: Any, workdir: Path) -> tuple[TrainingJob, Any]:
     """The training job of one trial and its plugin manager."""
     run_config, manager = load_reference(settings.reference)
-    handler_class = manager.hooks.InputHandler()
-    input_handler = handler_class(run_config)
+    input_handler = new_input_handler(manager.hooks, run_config)
     input_handler.set_vars(list(settings.input_vars))
     model_config = dict(settings.fixed_model_config)
     model_config.update({k: v for k, v in config.items() if not k.startswith("optima_")})
@@ -77,7 +76,7 @@ def build_job(config: dict[str, Any], settings: TrialSettings, data: Any, workdi
         checkpoint_offset=settings.checkpoint_offset,
         min_checkpoint_interval_s=settings.min_checkpoint_interval_s,
         workdir=workdir,
-        extra={"use_gpu": settings.use_gpu, **dict(settings.extra)},
+        extra={"use_gpu": settings.use_gpu},
     )
     return job, manager
 

@@ -1,38 +1,72 @@
-"""One place that starts (or resumes) a Ray Tune experiment with OPTIMA's settings.
+"""The one place that launches (or resumes) Ray Tune trials with OPTIMA's settings.
 
-Settings every stage shares: failing trials are not retried (the original retried forever), actors are reused
-between trials, Tune's own console output is off (see :mod:`optima_core.engine.progress`), and an interrupted
-experiment is continued from its folder with ``Tuner.restore`` when the run is resumed.
+:func:`launch_trials` is what every stage calls: it hands the large objects to ``tune.with_parameters`` (stored once
+in Ray's object store), gives every trial the run's per-trial CPUs and GPUs, limits the trials running at once and
+those pending (``--max_pending_trials``), and fits the Tuner. Settings every stage shares: failing trials are not
+retried (the original retried forever), actors are reused between trials, Tune's own console output is off (see
+:mod:`optima_core.engine.progress`), and an interrupted experiment is continued from its folder with
+``Tuner.restore`` when the run is resumed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from optima_core.engine.context import RunContext
 
-def run_tuner(
-    trainable: Any,
+#: Ray Tune's TuneController reads the limit on pending trials from this variable when an experiment starts.
+MAX_PENDING_TRIALS_VARIABLE = "TUNE_MAX_PENDING_TRIALS_PG"
+
+
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set ``values`` in ``os.environ`` for the block; restore what was there before."""
+    before = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def launch_trials(
+    context: RunContext,
+    function: Callable[..., None],
+    parameters: Mapping[str, Any],
     *,
     name: str,
     storage: Path,
     param_space: dict[str, Any],
-    tune_config: Any,
-    callbacks: list[Any],
-    resume: bool,
+    progress: Any,
+    tune_options: Mapping[str, Any] | None = None,
     checkpoints_to_keep: int | None = 2,
 ) -> Any:
-    """Fit a Tuner (restoring an interrupted one if ``resume``) and return its ResultGrid."""
-    import os
+    """Run ``function`` as Tune trials and return the ResultGrid of the experiment ``<storage>/<name>``.
 
+    ``parameters`` are passed to every trial through ``tune.with_parameters``; ``tune_options`` are further
+    ``TuneConfig`` arguments (metric, mode, search algorithm, scheduler, number of samples); ``progress`` is the
+    :class:`~optima_core.engine.progress.ProgressPrinter` of the stage.
+    """
     from ray import tune
 
+    plan = context.plan
+    trainable = tune.with_resources(
+        tune.with_parameters(function, **parameters), {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial}
+    )
     # Tune saves the experiment state (trial statuses, latest checkpoints) at most every 10 s by default: a run
     # killed within that window re-ran trials that had already finished. Save it at most a second late instead.
     os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "1")
     storage = storage.resolve()
     experiment = storage / name
-    if resume and tune.Tuner.can_restore(str(experiment)):
+    if context.resume and tune.Tuner.can_restore(str(experiment)):
         tuner = tune.Tuner.restore(
             str(experiment),
             trainable=trainable,
@@ -46,10 +80,14 @@ def run_tuner(
             name=name,
             storage_path=str(storage),
             verbose=0,
-            callbacks=callbacks,
+            callbacks=[progress],
             failure_config=tune.FailureConfig(max_failures=0),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=checkpoints_to_keep),
             log_to_file=True,
         )
+        tune_config = tune.TuneConfig(
+            reuse_actors=True, max_concurrent_trials=plan.concurrent_trials, **dict(tune_options or {})
+        )
         tuner = tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
-    return tuner.fit()
+    with _environment({MAX_PENDING_TRIALS_VARIABLE: str(plan.max_pending_trials)}):
+        return tuner.fit()

@@ -1,9 +1,13 @@
-"""Average evaluation results over cross-validation folds.
+"""Average results over cross-validation folds, with OPTIMA's one spread convention.
+
+The spread convention (``evaluation.txt``, ``evaluation.json`` and ``results.txt`` alike): ``mean ± std`` with the
+*sample* standard deviation (``ddof=1``, an estimate of the standard deviation of the folds' distribution), or with
+``use_median_for_averages`` ``median ± MAD``, the MAD scaled by 1.4826 so that it estimates the same standard
+deviation for normally distributed values. A single value has spread 0.
 
 ``evaluate`` (with ``return_unfilled=True``) returns a template with one ``{}`` per value and the values. The
-folds of a trial share the template; :func:`average_results` fills every placeholder with ``mean ± std`` (population
-standard deviation, ``ddof=0``) or ``median ± MAD``, where the MAD is *scaled* by 1.4826 so that it estimates the
-standard deviation of normally distributed values. Import-light: numpy only.
+folds of a trial share the template; :func:`average_results` fills every placeholder with the centre and spread.
+Import-light: numpy only.
 """
 
 from __future__ import annotations
@@ -43,13 +47,23 @@ def format_with_spread(centre: float, spread: float) -> str:
     return f"{centre:.{decimals}f} ± {spread:.{decimals}f}"
 
 
-def summarise(values: Sequence[Any], use_median: bool) -> tuple[float, float]:
-    """``(mean, std)`` or ``(median, scaled MAD)`` of one quantity over folds (booleans count as 0/1)."""
+def summarise(values: Sequence[Any], use_median: bool = False) -> tuple[float, float]:
+    """``(mean, sample std)`` or ``(median, scaled MAD)`` of one quantity over folds (booleans count as 0/1).
+
+    The one spread convention of OPTIMA (see the module docstring); one value has spread 0.
+    """
     array = np.asarray(values, dtype=np.float64)
+    if array.size == 0:
+        raise ValueError("summarise needs at least one value")
     if use_median:
         median = float(np.median(array))
         return median, float(MAD_SCALE * np.median(np.abs(array - median)))
-    return float(np.mean(array)), float(np.std(array))
+    return float(np.mean(array)), float(np.std(array, ddof=1)) if array.size > 1 else 0.0
+
+
+def spread_name(use_median: bool) -> str:
+    """How :func:`summarise` states its centre and spread, for the files it fills."""
+    return "median ± scaled MAD" if use_median else "mean ± sample std (ddof=1)"
 
 
 def average_results(templates_and_values: list[tuple[str, list[float]]], use_median: bool) -> str:

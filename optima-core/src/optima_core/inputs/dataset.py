@@ -9,7 +9,7 @@ Columns (``Input`` and ``Target`` are required, the others optional):
 * ``EventNumber`` -- int64 ``[N]``: event numbers (the row number in the file when the file has none).
 
 Arrays are never copied on construction when they already have the right dtype, so an EventData rebuilt from
-Ray's object store (:mod:`optima_core.inputs.store`) keeps its read-only, shared-memory arrays.
+Ray's object store (``tune.with_parameters``) keeps its read-only, shared-memory arrays.
 
 Class order everywhere (``max_num_events`` lists, ``evaluation_class_labels``, plots) is the order of the target
 vector: for one-hot targets the column order; for a binary target class 0 is ``Target == 1`` (signal) and class 1
@@ -22,6 +22,8 @@ from collections.abc import ItemsView, Iterator, KeysView, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+from optima_core.inputs.errors import data_error
 
 REQUIRED_COLUMNS = ("Input", "Target")
 OPTIONAL_COLUMNS = ("Weight", "ScaledWeight", "EventNumber")
@@ -59,7 +61,7 @@ class EventData:
     ) -> None:
         missing = [name for name in REQUIRED_COLUMNS if name not in columns]
         if missing:
-            raise ValueError(f"EventData needs the column(s) {missing}; got {sorted(columns)}")
+            raise data_error((meta or {}).get("source"), "columns", sorted(columns), f"also the column(s) {missing}")
         arrays: dict[str, np.ndarray] = {}
         for name, values in columns.items():
             array = np.asarray(values)
@@ -73,14 +75,18 @@ class EventData:
             arrays["Input"] = arrays["Input"].reshape(-1, 1)
         lengths = {name: len(array) for name, array in arrays.items()}
         if len(set(lengths.values())) > 1:
-            raise ValueError(f"EventData columns differ in length: {lengths}")
+            raise data_error(
+                (meta or {}).get("source"), "column lengths", lengths, "the same number of events in every column"
+            )
         self._columns = arrays
         n_vars = arrays["Input"].shape[1]
         if variables is None:
             variables = [f"input_{i}" for i in range(n_vars)]
         self.variables: list[Variable] = list(variables)
         if arrays["Input"].ndim == 2 and len(self.variables) != n_vars:
-            raise ValueError(f"EventData has {n_vars} input columns but {len(self.variables)} variable names")
+            raise data_error(
+                (meta or {}).get("source"), "variable names", self.variables, f"one per input column ({n_vars})"
+            )
         self.meta: dict[str, Any] = dict(meta or {})
 
     # -- mapping-like access ----------------------------------------------------------------------------------

@@ -14,18 +14,16 @@ them is used:
    fixed_test_dataset)`` with the condition :func:`splitting_condition` builds from the run-config; the result's
    datasets are converted to EventData.
 
-The hooks are reached through :func:`using_hooks` (the engine wraps its call in it) or, when the built-in is
-called on its own, through a plugin manager built from the run-config's module.
+The hook's arguments, fixed by the reference, cannot carry the plugin manager: the hooks are those of the run's
+manager, which the engine sets around the call (:func:`optima_core.plugins.active.using_manager`). Calling the
+built-in outside such a block is an error that says so.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
-from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from optima_core.inputs import checks
 from optima_core.inputs.errors import data_error
@@ -33,31 +31,19 @@ from optima_core.inputs.settings import setting
 from optima_core.inputs.splitting import EventNumberCondition, EventNumberSplit, RandomSplit, describe_split
 from optima_core.inputs.store import as_event_data, convert_split, is_ray_dataset
 
-log = logging.getLogger("optima.inputs")
+if TYPE_CHECKING:
+    from optima_core.plugins.hooks import Hooks
 
-_ACTIVE_HOOKS: ContextVar[Any] = ContextVar("optima_active_hooks", default=None)
+log = logging.getLogger("optima.inputs")
 
 INPUT_PLOTS_FOLDER = "inputs"
 
 
-@contextlib.contextmanager
-def using_hooks(hooks: Any) -> Iterator[None]:
-    """Make the built-in pipeline call ``hooks`` (an :class:`~optima_core.plugins.hooks.Hooks`) inside the block."""
-    token = _ACTIVE_HOOKS.set(hooks)
-    try:
-        yield
-    finally:
-        _ACTIVE_HOOKS.reset(token)
-
-
-def current_hooks(run_config: Any) -> Any:
-    """The hooks set by :func:`using_hooks`, else those of the run's manager (or a fresh one, outside a run)."""
-    hooks = _ACTIVE_HOOKS.get()
-    if hooks is not None:
-        return hooks
+def current_hooks() -> Hooks:
+    """The hooks of the run's plugin manager (set by the engine around ``get_experiment_inputs``)."""
     from optima_core.plugins.active import active_manager
 
-    return active_manager(run_config).hooks
+    return active_manager("the built-in get_experiment_inputs").hooks
 
 
 def splitting_condition(run_config: Any) -> RandomSplit | EventNumberSplit:
@@ -74,7 +60,7 @@ def splitting_condition(run_config: Any) -> RandomSplit | EventNumberSplit:
 
 
 def prepare_experiment_inputs(
-    hooks: Any,
+    hooks: Hooks,
     run_config: Any,
     input_handler: Any,
     output_dir: Any = None,

@@ -26,7 +26,7 @@ def get_experiment_inputs(
     from optima_core.inputs.pipeline import current_hooks, prepare_experiment_inputs
 
     return prepare_experiment_inputs(
-        current_hooks(run_config),
+        current_hooks(),
         run_config,
         input_handler,
         output_dir,

@@ -1,10 +1,6 @@
-"""Datasets in Ray's object store, shared zero-copy by every task and trial on a node; Ray Dataset conversion.
+"""Conversion of what a user's input hooks return (EventData, Ray Dataset, column dicts) into EventData.
 
-A dataset is put into the object store once (:func:`put_event_data`, :func:`put_split`): its NumPy arrays are
-stored as out-of-band buffers, and every :func:`get_event_data` in a task or trial on the same node maps the same
-shared memory -- the arrays come back read-only and are never copied, never re-read from the file. Pass the
-small :class:`StoredEventData` handles (not the data) to tasks, or the EventData itself to
-``tune.with_parameters``, which does the same ``ray.put`` once.
+Datasets reach trials through ``tune.with_parameters``, which puts them into Ray's object store once.
 
 A user's ``get_inputs`` may return a Ray Dataset with ``Input`` and ``Target`` columns (the original OPTIMA's
 format); :func:`as_event_data` materialises it into an EventData once: the result is remembered for as long as
@@ -15,7 +11,6 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -83,47 +78,3 @@ def convert_split(split: Any, variables: Sequence[Variable] | None = None, what:
         converted = [convert_split(part, variables, what) for part in split]
         return tuple(converted) if isinstance(split, tuple) else converted
     return as_event_data(split, variables, what)
-
-
-@dataclass(frozen=True)
-class StoredEventData:
-    """A handle to an EventData in Ray's object store (cheap to pass to tasks and trials)."""
-
-    ref: Any  # ray.ObjectRef of {"columns": ..., "variables": ..., "meta": ...}
-    n_events: int
-    variables: list[Variable] = field(default_factory=list)
-
-    def get(self) -> EventData:
-        return get_event_data(self)
-
-
-def put_event_data(data: EventData) -> StoredEventData:
-    """Put ``data`` into the object store once (Ray must be initialised)."""
-    import ray
-
-    payload = {"columns": data.arrays(), "variables": list(data.variables), "meta": dict(data.meta)}
-    return StoredEventData(ray.put(payload), len(data), list(data.variables))
-
-
-def get_event_data(stored: StoredEventData) -> EventData:
-    """The EventData behind ``stored``; its arrays are read-only views of the shared object-store memory."""
-    import ray
-
-    payload = ray.get(stored.ref)
-    return EventData(payload["columns"], payload["variables"], payload["meta"])
-
-
-def put_split(split: Any) -> Any:
-    """:func:`put_event_data` for every dataset in a (nested) tuple/list split; same structure back."""
-    if isinstance(split, (tuple, list)):
-        stored = [put_split(part) for part in split]
-        return tuple(stored) if isinstance(split, tuple) else stored
-    return put_event_data(split)
-
-
-def get_split(stored: Any) -> Any:
-    """The inverse of :func:`put_split`."""
-    if isinstance(stored, (tuple, list)):
-        datasets = [get_split(part) for part in stored]
-        return tuple(datasets) if isinstance(stored, tuple) else datasets
-    return get_event_data(stored)

@@ -10,6 +10,6 @@ Use them in a run-config::
     monitor_name, monitor_op = "val_Z", "max"
 """
 
-from optima_core.metrics.figures_of_merit import BinnedSignificance, WeightedAUC, weighted_roc_auc
+from optima_core.metrics.figures_of_merit import BinnedSignificance, WeightedAUC, weighted_roc_auc, weighted_roc_curve
 
-__all__ = ["BinnedSignificance", "WeightedAUC", "weighted_roc_auc"]
+__all__ = ["BinnedSignificance", "WeightedAUC", "weighted_roc_auc", "weighted_roc_curve"]

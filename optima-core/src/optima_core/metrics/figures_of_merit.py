@@ -1,6 +1,6 @@
-"""Physics figures of merit as custom metrics: weighted ROC AUC and a binned, weighted S/sqrt(B) significance.
+"""The weighted ROC curve and its AUC, and physics figures of merit as custom metrics (AUC, binned S/sqrt(B)).
 
-Both are callables ``(input_batch, y_pred_batch) -> float`` as ``custom_metrics`` expects, where ``input_batch``
+The figures of merit are callables ``(input_batch, y_pred_batch) -> float`` as ``custom_metrics`` expects, where ``input_batch``
 is ``(inputs, targets)`` or ``(inputs, targets, weights)`` as NumPy arrays. Events with negative weights are left
 out of the ROC curve (they can make it non-monotonic); the significance uses all weights, as a yield does.
 """
@@ -31,22 +31,35 @@ def _unpack(input_batch: Any, y_pred_batch: Any, signal_class: int) -> tuple[np.
     return is_signal, score, weights
 
 
-def weighted_roc_auc(is_signal: np.ndarray, score: np.ndarray, weight: np.ndarray) -> float:
-    """Area under the weighted ROC curve (signal efficiency vs background efficiency); ties count half."""
+def weighted_roc_curve(is_signal: Any, score: Any, weight: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(background efficiency, signal efficiency)`` from (0, 0) to (1, 1), scanning the threshold from the top.
+
+    The one ROC curve of OPTIMA (the evaluation's AUC and the plotted curves): events with negative weights are
+    dropped (with them a weighted curve can run backwards), tied scores give one diagonal segment. Empty arrays if
+    either class has no positive total weight.
+    """
+    is_signal = np.asarray(is_signal, dtype=bool).reshape(-1)
+    score = np.asarray(score, dtype=np.float64).reshape(-1)
+    weight = np.asarray(weight, dtype=np.float64).reshape(-1)
     keep = weight >= 0
     is_signal, score, weight = is_signal[keep], score[keep], weight[keep]
     w_sig, w_bkg = weight[is_signal].sum(), weight[~is_signal].sum()
     if w_sig <= 0 or w_bkg <= 0:
-        return float("nan")
+        return np.empty(0), np.empty(0)
     order = np.argsort(-score, kind="mergesort")
     score, is_signal, weight = score[order], is_signal[order], weight[order]
-    # group tied scores so that a tie contributes a diagonal segment (half credit)
-    boundaries = np.flatnonzero(np.diff(score)) + 1
-    sig = np.add.reduceat(np.where(is_signal, weight, 0.0), np.r_[0, boundaries])
-    bkg = np.add.reduceat(np.where(~is_signal, weight, 0.0), np.r_[0, boundaries])
-    tpr = np.r_[0.0, np.cumsum(sig)] / w_sig
-    fpr = np.r_[0.0, np.cumsum(bkg)] / w_bkg
-    return float(np.trapezoid(tpr, fpr))
+    starts = np.r_[0, np.flatnonzero(np.diff(score)) + 1]
+    sig = np.add.reduceat(np.where(is_signal, weight, 0.0), starts)
+    bkg = np.add.reduceat(np.where(~is_signal, weight, 0.0), starts)
+    return np.r_[0.0, np.cumsum(bkg)] / w_bkg, np.r_[0.0, np.cumsum(sig)] / w_sig
+
+
+def weighted_roc_auc(is_signal: Any, score: Any, weight: Any) -> float:
+    """Area under :func:`weighted_roc_curve` (trapezoidal, so a tie counts half); ``nan`` without both classes."""
+    fpr, tpr = weighted_roc_curve(is_signal, score, weight)
+    if fpr.size == 0:
+        return float("nan")
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1])) / 2.0)
 
 
 class WeightedAUC:

@@ -1,5 +1,6 @@
 """OPTIMA's plugin system: the manager, named descriptors and the run-config adapter."""
 
+from optima_core.errors import PluginError
 from optima_core.plugins.descriptors import (
     BackendDescriptor,
     ClusterDescriptor,
@@ -7,7 +8,7 @@ from optima_core.plugins.descriptors import (
     EvaluatorDescriptor,
     PlotDescriptor,
 )
-from optima_core.plugins.manager import OptimaPluginManager, PluginError, PluginRecord, create_plugin_manager
+from optima_core.plugins.manager import OptimaPluginManager, PluginRecord, create_plugin_manager
 
 __all__ = [
     "BackendDescriptor",

@@ -1,8 +1,15 @@
-"""The plugin manager of the run in progress, for built-in hook implementations that need more than hooks.
+"""The plugin manager of the run in progress, for built-in hook implementations whose signature cannot carry it.
 
-Hooks receive the reference's arguments only; a built-in such as ``evaluate`` that must find the backend by name
-asks :func:`active_manager`. The engine sets it with :func:`using_manager`; outside a run a fresh manager is
-built from the run-config's module.
+This is the one ContextVar of the engine for plugins, and it exists only because the reference fixes the arguments
+of two hooks whose built-in implementations need more than those arguments:
+
+* ``get_experiment_inputs(run_config, input_handler, output_dir, inputs_for_crossvalidation, disable_printing)``
+  must call the lower-level hooks (``get_inputs``, ``get_training_data``, ``plot_input_data``) through the run's
+  plugin manager, so that a run-config or plugin replacing one of them is used;
+* ``evaluate(run_config, model_path, ...)`` must find the backend that loads the model.
+
+Everything else receives the manager explicitly. The engine sets it with :func:`using_manager` around the hook
+call; :func:`active_manager` outside such a block is an error (it used to build a second manager silently).
 """
 
 from __future__ import annotations
@@ -10,13 +17,19 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
-_ACTIVE: contextvars.ContextVar[Any] = contextvars.ContextVar("optima_active_manager", default=None)
+if TYPE_CHECKING:
+    from optima_core.plugins.manager import OptimaPluginManager
+
+_ACTIVE: contextvars.ContextVar[OptimaPluginManager | None] = contextvars.ContextVar(
+    "optima_active_manager", default=None
+)
 
 
 @contextlib.contextmanager
-def using_manager(manager: Any) -> Iterator[None]:
+def using_manager(manager: OptimaPluginManager) -> Iterator[None]:
+    """Make ``manager`` the run's plugin manager for the built-in hook implementations called inside the block."""
     token = _ACTIVE.set(manager)
     try:
         yield
@@ -24,10 +37,12 @@ def using_manager(manager: Any) -> Iterator[None]:
         _ACTIVE.reset(token)
 
 
-def active_manager(run_config: Any) -> Any:
+def active_manager(caller: str) -> OptimaPluginManager:
+    """The manager set by :func:`using_manager`; ``caller`` names the built-in that asks, for the error message."""
     manager = _ACTIVE.get()
-    if manager is not None:
-        return manager
-    from optima_core.plugins.manager import create_plugin_manager
-
-    return create_plugin_manager(run_config_module=getattr(run_config, "module", None))
+    if manager is None:
+        raise RuntimeError(
+            f"{caller} needs the run's plugin manager, and none is set: call it inside "
+            "optima_core.plugins.active.using_manager(manager) (the engine does so during a run)"
+        )
+    return manager

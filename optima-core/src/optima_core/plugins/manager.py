@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import os
+import traceback
 import types
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -24,6 +25,7 @@ from typing import Any
 import pluggy
 
 from optima_core import __version__, hookspecs
+from optima_core.errors import PluginError
 from optima_core.plugins.descriptors import (
     BackendDescriptor,
     ClusterDescriptor,
@@ -51,10 +53,6 @@ REGISTRATION_HOOKS: dict[str, type[Descriptor]] = {
     "optima_register_variable_importance_evaluators": EvaluatorDescriptor,
     "optima_register_plots": PlotDescriptor,
 }
-
-
-class PluginError(Exception):
-    """A plugin problem a user must fix (conflicting names, unknown names)."""
 
 
 @dataclass
@@ -91,6 +89,7 @@ class OptimaPluginManager:
         self.run_config_hooks: RunConfigHooks | None = None
         self._registries: dict[str, dict[str, Descriptor]] | None = None
         self._registry_errors: list[str] = []
+        self._replaced: dict[str, dict[str, str]] = {}
 
     # -- registration ---------------------------------------------------------------------------------------
 
@@ -217,20 +216,28 @@ class OptimaPluginManager:
                 offered.extend((hook_name, impl.plugin_name, d) for d in result or [])
         for plugin_name, message in failed.items():
             self._mark_failed(plugin_name, message)
-        registries: dict[str, dict[str, Descriptor]] = {hook: {} for hook in REGISTRATION_HOOKS}
+        # Per hook and name: the plain registration and the explicit replacement (PlotDescriptor(replaces=True)).
+        plain: dict[str, dict[str, Descriptor]] = {hook: {} for hook in REGISTRATION_HOOKS}
+        replacing: dict[str, dict[str, Descriptor]] = {hook: {} for hook in REGISTRATION_HOOKS}
         errors: list[str] = []
         for hook_name, plugin_name, descriptor in offered:
             if plugin_name in failed:
                 continue
-            registry = registries[hook_name]
+            replaces = bool(getattr(descriptor, "replaces", False))
+            registry = (replacing if replaces else plain)[hook_name]
             provider = self._provider_label(plugin_name)
             if descriptor.name in registry:
-                other = registry[descriptor.name]
                 errors.append(
-                    f"two plugins register a {descriptor.kind} named '{descriptor.name}': {other.provider} and {provider}"
+                    f"two plugins register a {descriptor.kind} named '{descriptor.name}'"
+                    f"{' as a replacement' if replaces else ''}: {registry[descriptor.name].provider} and {provider}"
                 )
                 continue
             registry[descriptor.name] = _with_provider(descriptor, provider)
+        registries = {hook: {**plain[hook], **replacing[hook]} for hook in REGISTRATION_HOOKS}
+        self._replaced = {
+            hook: {name: plain[hook][name].provider for name in replacing[hook] if name in plain[hook]}
+            for hook in REGISTRATION_HOOKS
+        }
         self._registries = registries
         self._registry_errors = errors
         return registries
@@ -255,10 +262,12 @@ class OptimaPluginManager:
     def components(self) -> dict[str, dict[str, Descriptor]]:
         """Every registered component by kind ('backends', 'clusters', ...), without raising on conflicts."""
         registries = self._collect()
-        return {
-            hook.removeprefix("optima_register_").replace("variable_importance_", ""): dict(reg)
-            for hook, reg in registries.items()
-        }
+        return {_kind_of(hook): dict(reg) for hook, reg in registries.items()}
+
+    def replaced(self) -> dict[str, dict[str, str]]:
+        """By kind, the names whose registration another plugin explicitly replaced: name -> the replaced provider."""
+        self._collect()
+        return {_kind_of(hook): dict(names) for hook, names in self._replaced.items()}
 
     @property
     def registry_errors(self) -> list[str]:
@@ -300,19 +309,52 @@ class OptimaPluginManager:
 
     # -- introspection ----------------------------------------------------------------------------------------
 
+    def plugin_behind(self, error: BaseException) -> str | None:
+        """The plugin whose code raised ``error`` (its provider label and where), or ``None`` if no plugin did.
+
+        The innermost frame of the traceback that runs one of a plugin's hook implementations, or code of the
+        package an installed plugin (or the module the run-config) was loaded from, names the plugin. The core's
+        built-ins are never named: an error raised there is a bug.
+        """
+        by_code: dict[types.CodeType, str] = {}
+        by_module: dict[str, str] = {}
+        for record in self.records:
+            plugin = self.pm.get_plugin(record.name)
+            if record.origin == "builtin" or plugin is None:
+                continue
+            for caller in self.pm.get_hookcallers(plugin) or []:
+                for impl in caller.get_hookimpls():
+                    if impl.plugin is plugin and hasattr(impl.function, "__code__"):
+                        by_code[impl.function.__code__] = record.name
+            by_module[_home_module(plugin)] = record.name
+        for frame, line in reversed(list(traceback.walk_tb(error.__traceback__))):
+            module = str(frame.f_globals.get("__name__", ""))
+            name = by_code.get(frame.f_code) or by_module.get(module) or by_module.get(module.partition(".")[0])
+            if name is not None:
+                return f"{self._provider_label(name)} in {frame.f_code.co_name} ({frame.f_code.co_filename}:{line})"
+        return None
+
     def hook_providers(self, hook_name: str) -> list[str]:
         """Plugins implementing ``hook_name``, in the order pluggy asks them (the first one wins)."""
         caller = getattr(self.pm.hook, hook_name)
         return [impl.plugin_name for impl in reversed(caller.get_hookimpls())]
 
     @property
-    def hook(self) -> Any:
-        return self.pm.hook
-
-    @property
     def hooks(self) -> Hooks:
-        """The typed facade over :attr:`hook`."""
+        """The typed facade over pluggy's ``pm.hook``."""
         return Hooks(self.pm.hook)
+
+
+def _kind_of(hook_name: str) -> str:
+    """'optima_register_variable_importance_evaluators' -> 'evaluators'."""
+    return hook_name.removeprefix("optima_register_").replace("variable_importance_", "")
+
+
+def _home_module(plugin: object) -> str:
+    """Where a plugin's code lives: a module plugin's package, the run-config's module, a plugin class's package."""
+    if isinstance(plugin, types.ModuleType):
+        return plugin.__name__.partition(".")[0]
+    return getattr(plugin, "module_name", None) or type(plugin).__module__.partition(".")[0]
 
 
 def _with_provider(descriptor: Descriptor, provider: str) -> Descriptor:

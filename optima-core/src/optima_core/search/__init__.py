@@ -11,7 +11,6 @@ space and only raises for what can go wrong at sampling time (a conditional call
 """
 
 from optima_core.search.space import (
-    BUILTIN_MUTATABLE_NAMES,
     Conditional,
     Hyperparameter,
     SearchSpace,
@@ -20,7 +19,6 @@ from optima_core.search.space import (
 )
 
 __all__ = [
-    "BUILTIN_MUTATABLE_NAMES",
     "Conditional",
     "Hyperparameter",
     "SearchSpace",

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from optima_core.config.validation import BUILTIN_MUTATABLE
+if TYPE_CHECKING:
+    from optima_core.plugins.descriptors import BackendDescriptor
 
 Kind = Literal["range", "choice", "fixed"]
-
-#: Pattern entry of :data:`BUILTIN_MUTATABLE_NAMES` that stands for every ``loss_weight_class_<N>``.
-LOSS_WEIGHT_PATTERN = "loss_weight_class_N"
-#: Hyperparameters the built-in models can change during training (pass to :func:`mutation_flags`).
-BUILTIN_MUTATABLE_NAMES: frozenset[str] = frozenset({*BUILTIN_MUTATABLE, LOSS_WEIGHT_PATTERN})
 
 
 @dataclass(frozen=True)
@@ -190,25 +186,22 @@ def parse_search_space(space: Mapping[str, Any] | SearchSpace) -> SearchSpace:
     return SearchSpace(entries=tuple(_dependency_order(entries)), names=tuple(space))
 
 
-def is_builtin_mutatable(name: str, builtin_mutatable: Collection[str]) -> bool:
-    """Whether ``name`` is in ``builtin_mutatable``; the entry ``loss_weight_class_N`` matches any such suffix."""
-    if name in builtin_mutatable:
-        return True
-    return LOSS_WEIGHT_PATTERN in builtin_mutatable and name.startswith("loss_weight_class_")
-
-
 def mutation_flags(
-    space: Mapping[str, Any] | SearchSpace, builtin_mutatable: Collection[str] = BUILTIN_MUTATABLE_NAMES
+    space: Mapping[str, Any] | SearchSpace,
+    backend: BackendDescriptor | None = None,
+    run_config_hooks: Collection[str] = (),
 ) -> dict[str, bool]:
-    """Which searched hyperparameters Population Based Training may mutate.
+    """Which searched hyperparameters Population Based Training may mutate: the one answer for validation and PBT.
 
-    An explicit ``'supports_mutation'`` wins; otherwise a hyperparameter is mutatable when it is a built-in mutatable
-    one (``builtin_mutatable``; pass an empty set when the built-in model is not used). Fixed entries are not listed.
+    An explicit ``'supports_mutation'`` wins. Otherwise a hyperparameter is mutatable when it is one of the
+    ``backend``'s built-in mutatable hyperparameters and its built-in model is in use (the run-config, whose hook
+    names are ``run_config_hooks``, replaces none of its model hooks). Without a backend only explicit flags count.
+    Fixed entries are not listed.
     """
-    parsed = parse_search_space(space)
+    builtin = backend if backend is not None and backend.builtin_model_in_use(run_config_hooks) else None
     return {
         e.name: e.supports_mutation
         if e.supports_mutation is not None
-        else is_builtin_mutatable(e.name, builtin_mutatable)
-        for e in parsed.searched
+        else builtin is not None and builtin.is_builtin_mutatable(e.name)
+        for e in parse_search_space(space).searched
     }

@@ -19,8 +19,10 @@ Training continues counting where it stopped.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
+
+from optima_core.errors import OptimaUserError
 
 
 @dataclass
@@ -61,7 +63,6 @@ class EpochDecision:
     improved: bool  # this epoch is the new best valid epoch
     stop: bool
     reason: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def is_better(value: float, reference: float | None, mode: str) -> bool:
@@ -95,7 +96,7 @@ class EpochMonitor:
         settings, state = self.settings, self.state
         state.epoch += 1
         if settings.monitor_name not in metrics:
-            raise KeyError(
+            raise OptimaUserError(
                 f"the target metric '{settings.monitor_name}' was not reported; reported: {', '.join(sorted(metrics))}"
             )
         value = float(metrics[settings.monitor_name])

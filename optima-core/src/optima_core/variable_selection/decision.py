@@ -6,7 +6,7 @@ Every evaluation of a variable set yields one value per cross-validation fold an
 averaged first (they share the model and the validation data), giving one value ``v_f`` per fold. Across the ``k``
 folds the *value* of the set is the mean of ``v_f`` and its *uncertainty* the sample standard deviation
 (``use_median_for_averages``: the median and the MAD scaled by 1.4826, a consistent estimate of the standard
-deviation for normal data).
+deviation for normal data): OPTIMA's one spread convention, :func:`optima_core.evaluation.average.summarise`.
 
 Comparisons with the best set so far use the folds as pairs: both sets were evaluated on the same folds (the same
 models, for the shuffle evaluator), so the fold-by-fold difference ``d_f`` cancels the fold-to-fold spread, which
@@ -39,8 +39,9 @@ from typing import Any
 
 import numpy as np
 
+from optima_core.evaluation.average import summarise
+
 CRITERIA = ("threshold", "improvement", "degradation")
-MAD_TO_SIGMA = 1.4826
 #: A difference within this many standard errors of the paired mean difference is a tie (about 98% of pure-noise
 #: drops pass one-sided; a lucky best-so-far must not block the following noise drops).
 TIE_STANDARD_ERRORS = 2.0
@@ -70,7 +71,7 @@ class Estimate:
         finite = per_fold[np.isfinite(per_fold)]
         if finite.size == 0:
             return cls(tuple(per_fold.tolist()), math.nan, math.nan)
-        value, spread = average(finite, use_median)
+        value, spread = summarise(finite, use_median)
         noise = []
         for row in array:
             row = row[np.isfinite(row)]
@@ -80,15 +81,6 @@ class Estimate:
 
     def describe(self) -> str:
         return f"{self.value:.5g} ± {self.uncertainty:.2g}"
-
-
-def average(values: np.ndarray, use_median: bool) -> tuple[float, float]:
-    """(mean, std) or (median, 1.4826 * MAD) of ``values``; the spread is 0 for a single value."""
-    values = np.asarray(values, dtype=float)
-    if use_median:
-        center = float(np.median(values))
-        return center, float(MAD_TO_SIGMA * np.median(np.abs(values - center)))
-    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
 @dataclass(frozen=True)
@@ -113,7 +105,7 @@ def compare(candidate: Estimate, reference: Estimate, op: str, use_median: bool 
         mask = np.isfinite(c) & np.isfinite(r)
         diffs = sign * (c[mask] - r[mask])
         if diffs.size:
-            delta, spread = average(diffs, use_median)
+            delta, spread = summarise(diffs, use_median)
             # With few folds the spread of the differences can come out tiny by chance; the repeat noise of the
             # two estimates is an independent lower bound for it.
             variance = max(spread**2, candidate.repeat_variance + reference.repeat_variance)

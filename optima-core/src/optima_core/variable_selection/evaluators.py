@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from optima_core.errors import OptimaUserError
 from optima_core.variable_selection.base import Evaluator
 from optima_core.variable_selection.retrain import RetrainEvaluator
 from optima_core.variable_selection.session import EvaluationOutcome, ModelEntry, SelectionSession
@@ -60,13 +61,13 @@ def normalize_outcome(result: Any, labels: list[str]) -> EvaluationOutcome:
     elif isinstance(result, dict):
         values, models = result, None
     else:
-        raise TypeError(
+        raise OptimaUserError(
             "a variable-importance evaluator must return {label: values} or (values, models_with_inputs_by_label); "
             f"got {type(result).__name__}"
         )
     missing = [label for label in labels if label not in values]
     if missing:
-        raise KeyError(f"the evaluator returned no metric values for the variable set(s) {missing}")
+        raise OptimaUserError(f"the evaluator returned no metric values for the variable set(s) {missing}")
     arrays: dict[str, np.ndarray] = {}
     for label in labels:
         array = np.asarray(values[label], dtype=float)
@@ -109,7 +110,7 @@ class CustomEvaluator(Evaluator):
             return_models_with_inputs=True,
         )
         if result is None:
-            raise RuntimeError(
+            raise OptimaUserError(
                 "variable_optimization_mode is 'custom' but no evaluate_variable_importance implementation "
                 "returned a result: define evaluate_variable_importance in the run-config"
             )

@@ -6,7 +6,8 @@ Lightning. The built-in MLPs of both backends are trained with exactly this loss
 another loss is still judged by cross-entropy (use a named metric to judge it by something else).
 Any other name is looked up among the run-config's ``native_metrics`` (evaluated with unit weights),
 ``weighted_native_metrics`` (with the ``Weight`` column) and ``custom_metrics`` (called as
-``metric((inputs, targets, weights), predictions)`` on the whole validation set).
+``metric((inputs, targets, weights), predictions)`` on the whole validation set), all through the shared
+implementations of :mod:`optima_core.metrics.predictions`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from optima_core.metrics.weighted import evaluate_weighted, weighted_cross_entropy
+from optima_core.metrics.predictions import custom_value, native_specs, weighted_native_value
+from optima_core.metrics.weighted import weighted_cross_entropy
 
 
 @dataclass(frozen=True)
@@ -36,42 +38,28 @@ class TargetMetric:
         return self.name if self.kind == "loss" else (self.name, self.kind)
 
 
-def _weights(data: Mapping[str, Any]) -> np.ndarray | None:
-    weights = data.get("Weight") if hasattr(data, "get") else None
-    return None if weights is None else np.asarray(weights)
-
-
-def _native(metric_class: Any, kwargs: dict[str, Any], weighted: bool) -> Callable[[Any, np.ndarray], float]:
-    """A (weighted) native metric from predictions, via the NumPy implementations of :mod:`optima_core.metrics`."""
-
-    def compute(data: Mapping[str, Any], predictions: np.ndarray) -> float:
-        weights = _weights(data) if weighted else None
-        if weights is None:
-            weights = np.ones(len(predictions))
-        return evaluate_weighted(metric_class, kwargs, data["Target"], predictions, weights)
-
-    return compute
-
-
 def resolve_metric(run_config: Any) -> TargetMetric:
     """The :class:`TargetMetric` named by ``run_config.var_metric``; a clear error for an unknown name."""
     name = str(run_config.var_metric)
     if name == "loss":
         return TargetMetric(
-            "loss", "loss", lambda data, pred: weighted_cross_entropy(data["Target"], pred, _weights(data))
+            "loss", "loss", lambda data, pred: weighted_cross_entropy(data["Target"], pred, data.get("Weight"))
         )
     for kind, entries in (("native", run_config.native_metrics), ("weighted", run_config.weighted_native_metrics)):
-        for entry_name, spec in entries or []:
+        for entry_name, metric_class, kwargs in native_specs(entries):
             if entry_name == name:
-                return TargetMetric(name, kind, _native(spec[0], dict(spec[1]), weighted=kind == "weighted"))
+
+                def native(
+                    data: Mapping[str, Any], pred: np.ndarray, spec: Any = (metric_class, kwargs, kind == "weighted")
+                ) -> float:
+                    return weighted_native_value(spec[0], spec[1], data, pred, weighted=spec[2])
+
+                return TargetMetric(name, kind, native)
     for entry_name, function in run_config.custom_metrics or []:
         if entry_name == name:
 
             def custom(data: Mapping[str, Any], pred: np.ndarray, function: Any = function) -> float:
-                batch: tuple[Any, ...] = (data["Input"], data["Target"])
-                if data.get("Weight") is not None:
-                    batch += (data["Weight"],)
-                return float(np.asarray(function(batch, pred)).reshape(()))
+                return float(custom_value(function, name, data, pred))
 
             return TargetMetric(name, "custom", custom)
     known = [n for n, _ in [*(run_config.native_metrics or []), *(run_config.weighted_native_metrics or [])]]

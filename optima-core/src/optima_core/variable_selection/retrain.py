@@ -38,7 +38,7 @@ class RetrainEvaluator(Evaluator):
         from ray import tune
 
         from optima_core.engine.progress import ProgressPrinter
-        from optima_core.engine.tuning import run_tuner
+        from optima_core.engine.tuning import launch_trials
 
         session = self.session
         context, run_config, plan = session.context, session.run_config, session.plan
@@ -71,13 +71,13 @@ class RetrainEvaluator(Evaluator):
                 datasets_by_run[run] = datasets
                 for fold in range(folds):
                     seed_of[(run, fold)] = int(seeds[fold]) + 7919 * repeat
-        trainable = tune.with_resources(
-            tune.with_parameters(selection_trial, settings_by_run=settings_by_run, datasets_by_run=datasets_by_run),
-            {"cpu": context.plan.cpus_per_trial, "gpu": context.plan.gpus_per_trial},
-        )
         total = len(runs) * folds
-        run_tuner(
-            trainable,
+        # A resumed run replays the elimination (its decisions are deterministic): the models an interrupted run
+        # finished for this iteration are kept, only the missing ones are trained.
+        launch_trials(
+            context,
+            selection_trial,
+            {"settings_by_run": settings_by_run, "datasets_by_run": datasets_by_run},
             name="trials",
             storage=base / "tune",
             param_space={
@@ -85,13 +85,7 @@ class RetrainEvaluator(Evaluator):
                 FOLD_KEY: tune.grid_search(list(range(folds))),
                 SEED_KEY: tune.sample_from(lambda config: seed_of[(config[RUN_KEY], config[FOLD_KEY])]),
             },
-            tune_config=tune.TuneConfig(
-                num_samples=1, reuse_actors=True, max_concurrent_trials=context.plan.concurrent_trials
-            ),
-            callbacks=[ProgressPrinter(total, run_config.monitor_name, run_config.monitor_op, label="model")],
-            # A resumed run replays the elimination (its decisions are deterministic): the models an interrupted
-            # run finished for this iteration are kept, only the missing ones are trained.
-            resume=context.resume,
+            progress=ProgressPrinter(total, run_config.monitor_name, run_config.monitor_op, label="model"),
         )
         suffix = context.manager.descriptor("backend", run_config.model_type).load().model_suffix
         entries: dict[tuple[str, int], list[ModelEntry]] = {}

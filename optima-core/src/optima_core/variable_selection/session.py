@@ -18,7 +18,9 @@ import numpy as np
 
 from optima_core.engine.context import RunContext
 from optima_core.engine.crossvalidation import FoldPlan
+from optima_core.errors import OptimaUserError
 from optima_core.inputs.dataset import EventData
+from optima_core.plugins.hooks import Hooks
 from optima_core.variable_selection.metric import TargetMetric
 
 
@@ -45,7 +47,7 @@ def restrict(data: EventData, variables: list[Any] | tuple[Any, ...]) -> EventDa
         return data
     missing = [v for v in variables if v not in data.variables]
     if missing:
-        raise KeyError(f"variables {missing} are not in the dataset (it has {data.variables})")
+        raise OptimaUserError(f"variables {missing} are not in the dataset (it has {data.variables})")
     index = [data.variables.index(v) for v in variables]
     return EventData({**data.arrays(), "Input": data["Input"][:, index]}, list(variables), data.meta)
 
@@ -69,7 +71,7 @@ class SelectionSession:
         return self.context.run_config
 
     @property
-    def hooks(self) -> Any:
+    def hooks(self) -> Hooks:
         return self.context.hooks
 
     @property
@@ -95,16 +97,15 @@ class SelectionSession:
         """``predict(inputs)`` of a fold model, loaded once per file through its backend."""
         if entry.path not in self._predictors:
             from optima_core.engine.models import load_predictor
-            from optima_core.plugins.active import using_manager
 
             split = self.fold_split(entry.fold, entry.input_vars)
-            with using_manager(self.context.manager):
-                self._predictors[entry.path] = load_predictor(
-                    self.run_config,
-                    entry.path,
-                    self.handler_for(entry.input_vars),
-                    tuple(split[s] for s in ("train", "val", "test") if s in split),
-                )
+            self._predictors[entry.path] = load_predictor(
+                self.run_config,
+                entry.path,
+                self.handler_for(entry.input_vars),
+                tuple(split[s] for s in ("train", "val", "test") if s in split),
+                manager=self.context.manager,
+            )
         return self._predictors[entry.path]
 
     def forget_predictors(self, keep: list[ModelEntry]) -> None:

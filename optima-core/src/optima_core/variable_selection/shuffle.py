@@ -22,10 +22,14 @@ from typing import Any
 
 import numpy as np
 
+from optima_core.errors import OptimaUserError
 from optima_core.inputs.dataset import EventData
 from optima_core.variable_selection.base import Evaluator
 from optima_core.variable_selection.session import EvaluationOutcome, ModelEntry, SelectionSession
 
+#: The seed of the shuffle being done. A ContextVar because the reference fixes the arguments of
+#: ``shuffle_input_var(run_config, input_handler, model_config, dataset, vars_to_shuffle)``: none can carry a seed or
+#: a generator, and the evaluations run on a thread pool (a ContextVar is per thread; a global would be shared).
 _SHUFFLE_SEED: ContextVar[tuple[int, ...] | None] = ContextVar("optima_shuffle_seed", default=None)
 
 
@@ -86,7 +90,9 @@ class ShuffleEvaluator(Evaluator):
                     vars_to_shuffle=list(vars_to_shuffle),
                 )
             if data is None:
-                raise RuntimeError("no shuffle_input_var implementation returned a dataset")
+                raise OptimaUserError(
+                    "shuffle_input_var returned None: expected the dataset with the variables shuffled"
+                )
         return session.score(entry, data)
 
     def evaluate(self, variable_sets: dict[str, list[Any]], num_repeats: int, iteration: str) -> EvaluationOutcome:
@@ -102,7 +108,7 @@ class ShuffleEvaluator(Evaluator):
                 to_shuffle = [v for v in entry.input_vars if v not in variables]
                 unknown = [v for v in variables if v not in entry.input_vars]
                 if unknown:
-                    raise ValueError(
+                    raise OptimaUserError(
                         f"variable set '{label}' contains {unknown}, which the fold model {entry.path.name} does not "
                         "take: the shuffle evaluator can only remove variables"
                     )

@@ -1,21 +1,23 @@
-"""The input-variable selection stage: backward elimination on the cross-validated models of the pre-HPO.
+"""The input-variable selection: backward elimination on the cross-validated models of the pre-HPO.
 
-:func:`perform_variable_selection` is what the orchestrator calls: pre-HPO (``variable_opt_hyperopt``), then
-:func:`run_variable_selection`, then the InputHandler and the loaded inputs are restricted to the selected variables
-for the stages that follow. Output goes to ``<output>/variable_selection/``. The decision rules and statistics are
-documented in :mod:`optima_core.variable_selection.decision`.
+:func:`run_variable_selection` works on the result of the pre-HPO; :func:`apply_selection` then restricts the
+InputHandler and the loaded inputs to the selected variables. The stage object that runs the pre-HPO and both is
+:class:`optima_core.engine.selection_stage.VariableSelectionStage`; this package does not import the stages.
+Output goes to ``<output>/variable_selection/``. The decision rules and statistics are documented in
+:mod:`optima_core.variable_selection.decision`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from optima_core.engine.context import RunContext
-from optima_core.engine.crossvalidation import FoldPlan
+from optima_core.engine.crossvalidation import selection_fold_plan
+from optima_core.engine.errors import OptimizationFailedError
 from optima_core.variable_selection.decision import Estimate, Iteration, SelectionState
 from optima_core.variable_selection.evaluators import normalize_outcome
 from optima_core.variable_selection.metric import resolve_metric
@@ -23,8 +25,10 @@ from optima_core.variable_selection.report import name, progress_line, write_out
 from optima_core.variable_selection.retrain import RetrainEvaluator
 from optima_core.variable_selection.session import ModelEntry, SelectionSession, restrict
 
+if TYPE_CHECKING:
+    from optima_core.engine.stage import StageResult
+
 STAGE_FOLDER = "variable_selection"
-PRE_HPO_NAME = "variable_opt_hyperopt"
 
 
 @dataclass
@@ -38,26 +42,10 @@ class VariableSelectionResult:
     iterations: list[Iteration] = field(default_factory=list)
 
 
-def fold_plan(context: RunContext, selection: Any) -> FoldPlan:
-    """The cross-validation plan of the selected trial (the same rules as the pre-HPO's cross-validation)."""
-    run_config = context.run_config
-    early = bool(run_config.use_early_stopping_for_crossvalidation)
-    return FoldPlan(
-        label="variable_selection",
-        model_config=dict(selection.config),
-        max_epochs=run_config.max_epochs if early else max(int(selection.epoch), 1),
-        use_early_stopping=early,
-        use_overtraining_conditions=bool(run_config.use_OT_conditions_for_crossvalidation),
-        restore_best_weights=early,
-        reuse_seed=bool(run_config.reuse_seed_for_crossvalidation),
-        fixed_seed=bool(run_config.fixed_seed_for_crossvalidation),
-    )
-
-
 def _best_label(estimates: dict[str, Estimate], op: str) -> str:
     finite = {label: e for label, e in estimates.items() if np.isfinite(e.value)}
     if not finite:
-        raise RuntimeError("every candidate variable set failed to evaluate (no finite metric value)")
+        raise OptimizationFailedError("every candidate variable set failed to evaluate (no finite metric value)")
     pick = min if op == "min" else max
     return pick(finite, key=lambda label: finite[label].value)
 
@@ -81,19 +69,21 @@ def start_values(session: SelectionSession, mode: str) -> np.ndarray:
     return outcome.values["start"]
 
 
-def selection_session(context: RunContext, pre_hpo: Any) -> tuple[SelectionSession, Any]:
+def selection_session(context: RunContext, pre_hpo: StageResult) -> tuple[SelectionSession, Any]:
     """The evaluators' session on the fold models of the pre-HPO's selected trial, and that selection."""
     run_config = context.run_config
     use_fit = bool(run_config.use_fit_results_for_varOpt)
     selection = pre_hpo.selection(use_fit)
     if selection is None:
-        raise RuntimeError(f"[{pre_hpo.name}] no trial could be selected: the variable selection needs a trained model")
+        raise OptimizationFailedError(
+            f"[{pre_hpo.name}] no trial could be selected: the variable selection needs a trained model"
+        )
     folds_result = pre_hpo.crossvalidation.get(selection.kind)
     if folds_result is None:
         raise RuntimeError(f"[{pre_hpo.name}] the {selection.kind} trial was not cross-validated")
     missing = [p.name for p in folds_result.model_files if not p.exists()]
     if missing:
-        raise RuntimeError(f"[{pre_hpo.name}] fold models missing (training failed?): {', '.join(missing)}")
+        raise OptimizationFailedError(f"[{pre_hpo.name}] fold models missing (training failed?): {', '.join(missing)}")
     all_vars = list(pre_hpo.input_vars)
     folder = context.output / STAGE_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
@@ -102,7 +92,7 @@ def selection_session(context: RunContext, pre_hpo: Any) -> tuple[SelectionSessi
         folds=context.inputs(True),
         all_vars=all_vars,
         model_config=dict(selection.config),
-        plan=fold_plan(context, selection),
+        plan=selection_fold_plan(run_config, selection, STAGE_FOLDER),
         metric=resolve_metric(run_config),
         models=[ModelEntry(path, tuple(all_vars), k) for k, path in enumerate(folds_result.model_files)],
         folder=folder,
@@ -110,7 +100,7 @@ def selection_session(context: RunContext, pre_hpo: Any) -> tuple[SelectionSessi
     return session, selection
 
 
-def run_variable_selection(context: RunContext, pre_hpo: Any) -> VariableSelectionResult:
+def run_variable_selection(context: RunContext, pre_hpo: StageResult) -> VariableSelectionResult:
     """Backward elimination starting from the fold models of the pre-HPO's selected trial.
 
     Every evaluation is deterministic (seeded shuffles, seeded retraining), so a resumed run replays the decisions
@@ -214,20 +204,3 @@ def apply_selection(context: RunContext, selected: list[Any]) -> None:
     # RunContext caches the loaded folds; later stages must see only the selected columns.
     for key, folds in list(context._inputs.items()):
         context._inputs[key] = [{split: restrict(data, selected) for split, data in fold.items()} for fold in folds]
-
-
-def perform_variable_selection(context: RunContext, input_vars: list[Any]) -> list[Any]:
-    """The orchestrator's entry point: pre-HPO, backward elimination, then use only the selected variables.
-
-    Returns the selected variables; afterwards ``context.input_handler.get_vars()`` and ``context.inputs(...)``
-    hold only them, so the main HPO and PBT need nothing else.
-    """
-    from optima_core.engine.hpo import run_hpo_stage
-
-    run_config = context.run_config
-    pre_hpo = run_hpo_stage(
-        context, name=PRE_HPO_NAME, num_samples=int(run_config.num_samples_variableOpt), input_vars=list(input_vars)
-    )
-    result = run_variable_selection(context, pre_hpo)
-    apply_selection(context, result.selected)
-    return result.selected
