@@ -63,7 +63,7 @@ pytest: venv-test
 test: lint typecheck pytest
 
 # The oldest dependency versions the pyproject files allow, installed in a throwaway venv (/tmp/optima-floors), with
-# the core tests and one small Lightning HPO run there. Not part of `make test` (it installs ~1 GB, ~15 minutes).
+# the core, plots and Keras tests and one small Lightning HPO run there. Not part of `make test` (downloads, ~10 min).
 test-floors:
 	$(PYTHON) tools/check_floors.py
 

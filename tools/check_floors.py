@@ -1,9 +1,10 @@
 """Check that the declared dependency floors are true: install the oldest allowed versions and run tests there.
 
-Reads the ``dependencies`` of optima-core, optima-lightning and optima-plots, turns every lower bound
-(``numpy>=2.0``) into an exact pin (``numpy==2.0``) and installs the three packages with those pins into a
-throwaway virtual environment (never the project's ``.venv``). Then it runs there the fast core and plots tests,
-the tests that drive Ray Tune, Optuna and Ray Data, and one real ``optima run`` with a small Lightning HPO.
+Reads the ``dependencies`` of optima-core, optima-lightning, optima-plots and optima-keras (with its ``[cpu]``
+extra), turns every lower bound (``numpy>=2.0``) into an exact pin (``numpy==2.0``) and installs the packages with
+those pins into a throwaway virtual environment (never the project's ``.venv``). Then it runs there the fast core,
+plots and Keras tests, the tests that drive Ray Tune, Optuna and Ray Data, and one real ``optima run`` with a small
+Lightning HPO.
 ``make test-floors`` runs it; ``make test`` does not.
 
 torch is the one floor not installed: it stays at the CPU build pinned in ``constraints.txt``, since any other
@@ -28,12 +29,14 @@ else:  # Python 3.10
 
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("optima-core", "optima-lightning", "optima-plots")
+#: The packages installed, each with the extra it is installed with ("" for none).
+PACKAGES = {"optima-core": "", "optima-lightning": "", "optima-plots": "", "optima-keras": "cpu"}
 NOT_PINNED = {"torch"}
 TEST_TOOLS = ("pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100")
-#: The fast core and plots tests, then the slow ones that drive Ray Tune, Optuna and Ray Data, and one ``optima run``.
+#: The fast core, plots and Keras tests, then the slow ones that drive Ray Tune, Optuna and Ray Data, and one
+#: ``optima run``.
 TEST_RUNS = (
-    ("-m", "not slow", "tests/core", "tests/plots"),
+    ("-m", "not slow", "tests/core", "tests/plots", "tests/keras"),
     (
         "tests/core/search/test_tuner_optuna_search.py",
         "tests/core/search/test_resumable_optuna_search.py",
@@ -59,10 +62,11 @@ def floor_pins(requirements: list[str]) -> list[str]:
     return pins
 
 
-def declared(package: str) -> list[str]:
-    """The ``[project] dependencies`` of one package of this repository."""
+def declared(package: str, extra: str = "") -> list[str]:
+    """The ``[project] dependencies`` of one package of this repository, plus those of ``extra``."""
     with open(ROOT / package / "pyproject.toml", "rb") as file:
-        return list(tomllib.load(file)["project"]["dependencies"])
+        project = tomllib.load(file)["project"]
+    return [*project["dependencies"], *(project["optional-dependencies"][extra] if extra else [])]
 
 
 def run(command: list[str], **kwargs: object) -> None:
@@ -80,7 +84,7 @@ def main() -> int:
         parser.error("--venv must not be the project's .venv")
     python = str(venv / "bin" / "python")
 
-    pins = [pin for package in PACKAGES for pin in floor_pins(declared(package))]
+    pins = [pin for package, extra in PACKAGES.items() for pin in floor_pins(declared(package, extra))]
     floors = venv.parent / f"{venv.name}-floors.txt"
     if not args.skip_install:
         run([sys.executable, "-m", "venv", "--clear", str(venv)])
@@ -88,7 +92,18 @@ def main() -> int:
         print("floors:\n  " + "\n  ".join(pins), flush=True)
         pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
         run([*pip, "-c", "constraints.txt", "torch==2.13.0"])
-        run([*pip, "-c", str(floors), *TEST_TOOLS, *(f"--editable=./{package}" for package in PACKAGES)])
+        run(
+            [
+                *pip,
+                "-c",
+                str(floors),
+                *TEST_TOOLS,
+                *(
+                    f"--editable=./{package}[{extra}]" if extra else f"--editable=./{package}"
+                    for package, extra in PACKAGES.items()
+                ),
+            ]
+        )
     with open(venv / "installed.txt", "w") as installed:
         run([python, "-m", "pip", "list", "--format=freeze"], stdout=installed)
 

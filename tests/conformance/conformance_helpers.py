@@ -204,6 +204,62 @@ def run_config_source(kit: BackendKit, extra: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The reference's LitModel contract: constructor (model_config, input_vars, metrics, weighted_metrics),
+#: save_hyperparameters(), prepare(input_handler, data_module, first_prepare), 'val_loss' logged.
+REFERENCE_LIT_MODEL = """
+import torch
+import lightning.pytorch as pl
+
+
+class LitModel(pl.LightningModule):
+    def __init__(self, model_config, input_vars, metrics, weighted_metrics):
+        super().__init__()
+        self.save_hyperparameters()
+        self.model_config = model_config
+        width = len(input_vars)
+        self.register_buffer("offset", torch.zeros(width))
+        self.register_buffer("scale", torch.ones(width))
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(width, model_config["units"]),
+            torch.nn.ReLU(),
+            torch.nn.Dropout(model_config["dropout"]),
+            torch.nn.Linear(model_config["units"], 1),
+        )
+
+    def prepare(self, input_handler, data_module, first_prepare):
+        if first_prepare:
+            inputs = torch.cat([batch[0] for batch in data_module.train_dataloader()])
+            self.offset = inputs.mean(dim=0)
+            self.scale = inputs.std(dim=0) + 1e-6
+
+    def forward(self, inputs):
+        return torch.sigmoid(self.net((inputs - self.offset) / self.scale))
+
+    def _loss(self, batch):
+        if len(batch) == 3:
+            x, y, w = batch
+        else:
+            (x, y), w = batch, None
+        losses = torch.nn.functional.binary_cross_entropy(self(x), y.reshape(-1, 1).float(), reduction="none")
+        w = torch.ones_like(losses) if w is None else w.reshape(-1, 1)
+        return (w * losses).sum() / w.sum()
+
+    def training_step(self, batch, batch_idx):
+        loss = self._loss(batch)
+        self.log("train_loss", loss, on_step=False, on_epoch=True)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        self.log("val_loss", self._loss(batch), on_step=False, on_epoch=True)
+
+    def predict_step(self, batch, batch_idx, dataloader_idx=0):
+        return self(batch[0])
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=self.model_config["learning_rate"])
+"""
+
+
 # -- the reporter -----------------------------------------------------------------------------------------------
 
 

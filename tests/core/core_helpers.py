@@ -96,7 +96,42 @@ def optima_register_backend():
 #: Registers the backend name 'Keras' for the core tests when optima-keras is not installed.
 KERAS_STUB = """
 from optima_core.hookspecs import hookimpl
-from optima_core.plugins.descriptors import BackendDescriptor
+from optima_core.plugins.descriptors import BackendDescriptor, Hyperparameter
+
+ACTIVATIONS = (
+    "celu", "elu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu", "hard_swish",
+    "hard_tanh", "leaky_relu", "linear", "log_sigmoid", "log_softmax", "mish", "relu", "relu6", "selu", "sigmoid",
+    "silu", "soft_shrink", "softmax", "softplus", "softsign", "sparse_plus", "sparse_sigmoid", "sparsemax",
+    "squareplus", "swish", "tanh", "tanh_shrink", "threshold",
+)
+INITIALIZERS = (
+    "auto", "constant", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity", "lecun_normal",
+    "lecun_uniform", "normal", "one", "ones", "orthogonal", "random_normal", "random_uniform", "truncated_normal",
+    "uniform", "variance_scaling", "zero", "zeros", "Constant", "GlorotNormal", "GlorotUniform", "HeNormal",
+    "HeUniform", "Identity", "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform",
+    "TruncatedNormal", "VarianceScaling", "Zeros",
+)
+HYPERPARAMETERS = (
+    Hyperparameter("num_layers", minimum=0, integer=True),
+    Hyperparameter("units", minimum=1, integer=True),
+    Hyperparameter("units_N", minimum=1, integer=True),
+    Hyperparameter("activation", choices=ACTIVATIONS),
+    Hyperparameter("kernel_initializer", choices=INITIALIZERS),
+    Hyperparameter("bias_initializer", choices=INITIALIZERS),
+    Hyperparameter("l1_lambda", minimum=0),
+    Hyperparameter("l2_lambda", minimum=0),
+    Hyperparameter("dropout", minimum=0, maximum=1, max_exclusive=True),
+    Hyperparameter("learning_rate", minimum=0, min_exclusive=True),
+    Hyperparameter("Adam_beta_1", minimum=0, maximum=1, max_exclusive=True),
+    Hyperparameter("one_minus_Adam_beta_2", minimum=0, maximum=1, min_exclusive=True),
+    Hyperparameter("Adam_epsilon", minimum=0),
+    Hyperparameter("loss_function", choices=("BinaryCrossentropy", "CategoricalCrossentropy", "KLDivergence")),
+    Hyperparameter("loss_weight_class_N", minimum=0),
+)
+
+
+class Backend:
+    pass
 
 
 @hookimpl
@@ -119,6 +154,7 @@ def optima_register_backends():
                 "dropout",
             ),
             scalings=("linear", "sqrt", "log10"),
+            hyperparameters=HYPERPARAMETERS,
         )
     ]
 """

@@ -25,6 +25,14 @@ from optima_core.hookspecs import hookimpl
 from optima_core.plugins.descriptors import BackendDescriptor, EvaluatorDescriptor
 
 
+class Backend:
+    pass
+
+
+class Evaluator:
+    pass
+
+
 @hookimpl
 def optima_register_backends():
     return [
@@ -183,3 +191,136 @@ def test_pbt_with_a_run_config_litmodel_and_nothing_mutatable_is_refused(write_c
     stderr = _problems(_check(write_config("model_type = 'Lightning'\n" + PBT + space + LIT_MODEL)))
     assert "- perform_PBT_hyperopt = True: expected at least one searched hyperparameter" in stderr
     assert "the run-config's LitModel replaces the built-in 'Lightning' model" in stderr
+
+
+def test_the_lightning_mlp_states_every_hyperparameter_it_reads(write_config) -> None:
+    """The descriptor's facts are those of the MLP: every default it fills in, its activations; 'ReLU' is refused."""
+    pytest.importorskip("optima_lightning")
+    from optima_core.plugins.manager import create_plugin_manager
+    from optima_lightning.hyperparameters import ACTIVATIONS, DEFAULTS
+
+    lightning = create_plugin_manager().backends()["Lightning"]
+    assert all(lightning.builtin_hyperparameter(name) is not None for name in [*DEFAULTS, "units_3"])
+    assert lightning.builtin_hyperparameter("activation").choices == ACTIVATIONS
+    stderr = _problems(
+        _check(write_config("model_type = 'Lightning'\nsearch_space = {'batch_size': 8, 'activation': 'ReLU'}"))
+    )
+    assert "- search_space['activation'] = 'ReLU': expected one of 'swish'" in stderr
+    assert "'Lightning' model; did you mean 'relu'?" in stderr
+
+
+def test_the_keras_stub_of_the_core_tests_states_the_real_facts() -> None:
+    pytest.importorskip("optima_keras")
+    from core_helpers import KERAS_STUB
+
+    from optima_keras.plugin import optima_register_backends
+
+    namespace: dict = {}
+    exec(KERAS_STUB, namespace)  # the stub module, as the fake site would import it
+    (stub,) = namespace["optima_register_backends"]()
+    (real,) = optima_register_backends()
+    facts = ("model_hooks", "mutatable", "scalings", "hyperparameters")
+    assert [getattr(stub, f) for f in facts] == [getattr(real, f) for f in facts]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Issue 13, defect 11: the components a run uses are resolved before Ray starts
+# ---------------------------------------------------------------------------------------------------------------
+
+#: Registers components whose "module:attr" targets are wrong; 'heavyback' may be located but never imported.
+WRONG_TARGETS = """
+from optima_core.hookspecs import hookimpl
+from optima_core.plugins.descriptors import BackendDescriptor, EvaluatorDescriptor, PlotDescriptor
+
+
+@hookimpl
+def optima_register_backends():
+    return [
+        BackendDescriptor("NoModule", "optima_no_such_module:Backend"),
+        BackendDescriptor("Typo", "heavyback:Bakend"),
+        BackendDescriptor("Heavy", "heavyback:Backend"),
+    ]
+
+
+@hookimpl
+def optima_register_variable_importance_evaluators():
+    return [EvaluatorDescriptor("permutation", "optima_no_such_module.evaluators:Permutation")]
+"""
+
+#: Stands for a backend module importing a framework: it must not be imported by optima check.
+HEAVY_BACKEND = """
+raise RuntimeError("heavyback must not be imported by optima check")
+
+
+class Backend:
+    pass
+"""
+
+
+@pytest.fixture
+def wrong_targets(fake_site: FakeSite) -> FakeSite:
+    fake_site.add_distribution(
+        "wrongtargets", {"wrong": "wrongtargets"}, {"wrongtargets": WRONG_TARGETS, "heavyback": HEAVY_BACKEND}
+    )
+    return fake_site
+
+
+def test_a_backend_module_that_does_not_exist_is_refused(wrong_targets: FakeSite, write_config) -> None:
+    stderr = _problems(_check(write_config("model_type = 'NoModule'")))
+    assert "- model_type = 'NoModule': expected a backend that can be loaded" in stderr
+    assert "the backend 'NoModule' registered by 'wrong' (wrongtargets) cannot be loaded from" in stderr
+    assert "No module named 'optima_no_such_module'" in stderr
+
+
+def test_a_backend_attribute_typo_is_found_without_importing_the_module(wrong_targets: FakeSite, write_config) -> None:
+    stderr = _problems(_check(write_config("model_type = 'Typo'")))
+    assert "cannot be loaded from 'heavyback:Bakend': module 'heavyback' defines no 'Bakend'" in stderr
+    result = _check(write_config("model_type = 'Heavy'"))
+    assert result.exit_code == 0, result.output
+    assert "heavyback" not in sys.modules
+
+
+def test_the_evaluator_of_the_variable_selection_is_imported(wrong_targets: FakeSite, write_config) -> None:
+    source = "perform_variable_opt = True\nvariable_optimization_mode = 'permutation'\n"
+    stderr = _problems(_check(write_config(source)))
+    assert "- variable_optimization_mode = 'permutation': expected an evaluator that can be loaded" in stderr
+    assert "ModuleNotFoundError: No module named 'optima_no_such_module'" in stderr
+    # not used without the variable selection
+    assert _check(write_config("variable_optimization_mode = 'permutation'")).exit_code == 0
+
+
+def test_a_figure_that_cannot_be_loaded_is_refused(fake_site: FakeSite, write_config) -> None:
+    plots = (
+        "from optima_core.hookspecs import hookimpl\n"
+        "from optima_core.plugins.descriptors import PlotDescriptor\n"
+        "@hookimpl\n"
+        "def optima_register_plots():\n"
+        "    return [PlotDescriptor('my_figure', 'myplots:draw_my_figur')]\n"
+        "def draw_my_figure():\n"
+        "    pass\n"
+    )
+    fake_site.add_distribution("myplots", {"myplots": "myplots"}, {"myplots": plots})
+    stderr = _problems(_check(write_config()))
+    assert "- plugins = \"figure 'my_figure'\": expected figures that can be loaded" in stderr
+    assert "module 'myplots' has no attribute 'draw_my_figur'" in stderr
+
+
+def test_a_missing_name_names_the_plugins_that_failed_to_load(fakeplug: FakeSite, write_config) -> None:
+    stderr = _problems(_check(write_config("perform_variable_opt = True\nvariable_optimization_mode = 'broken'")))
+    assert "- variable_optimization_mode = 'broken'" in stderr
+    assert (
+        "it may be provided by plugin 'broken' (fakeplug), which failed to load: "
+        "RuntimeError: fakeplug_broken refuses to import"
+    ) in stderr
+    stderr = _problems(_check(write_config("model_type = 'Broken'")))
+    assert "- model_type = 'Broken'" in stderr and "plugin 'broken' (fakeplug), which failed to load" in stderr
+
+
+def test_optima_run_refuses_a_wrong_target_before_the_output_folder_exists(
+    wrong_targets: FakeSite, write_config, tmp_path: Path
+) -> None:
+    output = tmp_path / "out"
+    source = f"output_path = {str(output)!r}\nperform_variable_opt = True\nvariable_optimization_mode = 'permutation'\n"
+    stderr = _problems(CliRunner().invoke(cli, ["run", str(write_config(source))]))
+    assert "the evaluator 'permutation' registered by 'wrong' (wrongtargets) cannot be loaded" in stderr
+    assert not output.exists()

@@ -59,8 +59,8 @@ def test_floor_pins_turn_lower_bounds_into_exact_versions() -> None:
 
 def test_every_declared_dependency_of_the_checked_packages_has_a_floor() -> None:
     check_floors = _check_floors()
-    for package in check_floors.PACKAGES:
-        requirements = _project(package)["dependencies"]
+    for package, extra in check_floors.PACKAGES.items():
+        requirements = check_floors.declared(package, extra)
         pinned = {pin.split("==")[0] for pin in check_floors.floor_pins(requirements)}
         for requirement in requirements:
             name = requirement.split(">")[0].split("[")[0].strip()

@@ -385,6 +385,43 @@ def test_descriptor_loads_lazily_from_a_string_target() -> None:
     assert ClusterDescriptor("direct", dict).load() is dict
 
 
+def test_a_target_that_does_not_load_is_a_plugin_error_naming_the_component() -> None:
+    """Not a raw ModuleNotFoundError/AttributeError hours into a run: the component, its provider and the cause."""
+    cluster = ClusterDescriptor("moon", "optima_no_such_module:Moon", provider="'lunar' (lunar-dist)")
+    with pytest.raises(PluginError) as raised:
+        cluster.load()
+    assert str(raised.value) == (
+        "the cluster 'moon' registered by 'lunar' (lunar-dist) cannot be loaded from 'optima_no_such_module:Moon': "
+        "ModuleNotFoundError: No module named 'optima_no_such_module'"
+    )
+    with pytest.raises(PluginError, match="module 'json' has no attribute 'dump_s'"):
+        EvaluatorDescriptor("typo", "json:dump_s").load()
+
+
+def test_find_problem_locates_without_importing_when_asked(fake_site: FakeSite) -> None:
+    fake_site.add_distribution("lazy", {}, {"lazymod": "raise RuntimeError('imported')\nif True:\n    Thing = 1\n"})
+    assert BackendDescriptor("ok", "lazymod:Thing").find_problem(import_target=False) is None
+    assert "lazymod" not in sys.modules
+    typo = BackendDescriptor("typo", "lazymod:Thin").find_problem(import_target=False)
+    assert typo is not None and typo.endswith("module 'lazymod' defines no 'Thin'")
+    imported = BackendDescriptor("ok", "lazymod:Thing").find_problem()
+    assert imported is not None and imported.endswith("RuntimeError: imported")
+    assert ClusterDescriptor("direct", dict).find_problem() is None
+    assert PlotDescriptor("json_dumps", "json:dumps").find_problem(import_target=False) is None
+
+
+def test_a_missing_name_names_the_plugins_that_failed_to_load(fakeplug: FakeSite) -> None:
+    manager = create_plugin_manager()
+    with pytest.raises(PluginError) as raised:
+        manager.descriptor("cluster", "broken")
+    assert str(raised.value).startswith("no cluster named 'broken' is registered; available: ")
+    assert (
+        "; it may be provided by plugin 'broken' (fakeplug), which failed to load: RuntimeError: fakeplug_broken refuses to import"
+        in str(raised.value)
+    )
+    assert create_plugin_manager(load_entry_points=False).failed_plugins_note() == ""
+
+
 class _Figures:
     """Registers the figures ``names``, as explicit replacements when ``replaces``."""
 
@@ -429,3 +466,27 @@ def test_two_replacements_of_one_figure_are_refused_naming_both() -> None:
     ]
     with pytest.raises(PluginError, match="as a replacement: 'mine_a' and 'mine_b'"):
         manager.plots()
+
+
+def test_optima_plugins_names_components_whose_target_cannot_be_loaded(fake_site: FakeSite) -> None:
+    """A plugin whose evaluator target does not import is not silently 'active': the component is named."""
+    from click.testing import CliRunner
+
+    from optima_core.cli import cli
+
+    source = (
+        "from optima_core.hookspecs import hookimpl\n"
+        "from optima_core.plugins.descriptors import EvaluatorDescriptor\n"
+        "@hookimpl\n"
+        "def optima_register_variable_importance_evaluators():\n"
+        "    return [EvaluatorDescriptor('permutation', 'optima_no_such_module:Permutation')]\n"
+    )
+    fake_site.add_distribution("wrongeval", {"wrongeval": "wrongeval"}, {"wrongeval": source})
+    problem = (
+        "the evaluator 'permutation' registered by 'wrongeval' (wrongeval) cannot be loaded from "
+        "'optima_no_such_module:Permutation': ModuleNotFoundError: No module named 'optima_no_such_module'"
+    )
+    assert create_plugin_manager().unloadable_components() == [problem]
+    result = CliRunner().invoke(cli, ["plugins"])
+    assert result.exit_code == 0, result.output
+    assert f"unloadable: {problem}" in result.output

@@ -148,6 +148,39 @@ BAD_CONFIGS: dict[str, Bad] = {
         "perform_PBT_hyperopt = True\nsearch_space = {'batch_size': 32, 'learning_rate': 1e-3}",
         ("- perform_PBT_hyperopt = True", "search one of learning_rate, Adam_beta_1"),
     ),
+    # Issue 13, defect 7: mistakes that used to surface only after every trial failed, or never
+    "search-space-key-no-model-reads": Bad(
+        "search_space = {'batch_size': 32, 'unit': {'type': 'range', 'bounds': [8, 64], 'value_type': 'int'}}",
+        ("- search_space['unit'] = 'unit': expected a hyperparameter the built-in 'Keras' model reads", "'units'?"),
+    ),
+    "hyperparameter-at-top-level": Bad(
+        "learning_rate = 0.05",
+        ("- learning_rate = 0.05: expected an entry of search_space", "did you mean search_space['learning_rate']?"),
+    ),
+    "activation-wrong-case": Bad(
+        "search_space = {'batch_size': 32, 'activation': 'ReLU'}",
+        ("- search_space['activation'] = 'ReLU': expected one of", "(case-sensitive)", "did you mean 'relu'?"),
+    ),
+    "activation-choice-unknown": Bad(
+        "search_space = {'batch_size': 32, 'activation': {'type': 'choice', 'values': ['relu', 'Swish']}}",
+        ("- search_space['activation']['values'] = 'Swish'", "did you mean 'swish'?"),
+    ),
+    "negative-learning-rate": Bad(
+        "search_space = {'batch_size': 32, 'learning_rate': -0.01}",
+        ("- search_space['learning_rate'] = -0.01: expected a number > 0 for 'learning_rate'",),
+    ),
+    "negative-learning-rate-bound": Bad(
+        "search_space = {'batch_size': 32, 'learning_rate': {'type': 'range', 'bounds': [-0.1, 0.1]}}",
+        ("- search_space['learning_rate']['bounds'] = -0.1: expected a number > 0",),
+    ),
+    "monitor-name-not-reported": Bad(
+        "monitor_name = 'val_auc'",
+        ("- monitor_name = 'val_auc': expected a metric the built-in 'Keras' model reports", "'val_loss'"),
+    ),
+    "asha-grace-period-above-max-epochs": Bad(
+        "max_epochs = 10",
+        ("- ASHA_grace_period = 15: expected an integer <= ASHA_max_t = 10 (derived from max_epochs)",),
+    ),
     # Hooks defined badly in the run-config
     "hook-needs-unknown-argument": Bad(
         "def build_model(model_config, input_handler, train_data, n_outputs):\n    return None",
@@ -323,6 +356,69 @@ def test_asha_grace_period_warning(write_config) -> None:
     assert "ASHA will never prune" not in quiet.output
     no_asha = _check(write_config("max_epochs = 15\nuse_ASHAScheduler = False"))
     assert "ASHA will never prune" not in no_asha.output
+
+
+DEFECT_7 = [name for name in BAD_CONFIGS if name in {
+    "search-space-key-no-model-reads", "hyperparameter-at-top-level", "activation-wrong-case", "negative-learning-rate",
+    "monitor-name-not-reported", "asha-grace-period-above-max-epochs",
+}]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", DEFECT_7)
+def test_optima_run_refuses_it_before_the_output_folder_and_ray_exist(name: str, write_config, tmp_path: Path) -> None:
+    case = BAD_CONFIGS[name]
+    output = tmp_path / "out"
+    path = write_config(f"output_path = {str(output)!r}\n{case.source}", drop=case.drop)
+    message = _assert_clean_user_error(CliRunner().invoke(cli, ["run", str(path)]))
+    assert all(fragment in message for fragment in case.fragments)
+    assert not output.exists()
+
+
+def test_asha_grace_period_beyond_max_epochs_with_a_larger_max_t_warns(write_config) -> None:
+    """Ray accepts grace_period <= max_t, but no trial reaches a grace period beyond max_epochs."""
+    result = _check(write_config("max_epochs = 10\nASHA_max_t = 40"))
+    assert result.exit_code == 0, result.output
+    assert "warning: ASHA_grace_period=15 >= max_epochs=10: ASHA will never prune a trial" in result.output
+
+
+#: A search space with a key the built-in model does not read.
+UNREAD_KEY = "search_space = {'batch_size': 32, 'unit': 16, 'activation': 'ReLU'}\n"
+
+
+def test_an_unread_key_is_a_warning_when_a_run_config_hook_receives_model_config(write_config) -> None:
+    """A run-config hook given model_config may read the key: warn, do not refuse."""
+    hook = "def build_tensorflow_dataset(ray_dataset, input_handler, run_config, model_config):\n    return None\n"
+    result = _check(write_config(UNREAD_KEY.replace(", 'activation': 'ReLU'", "") + hook))
+    assert result.exit_code == 0, result.output
+    assert "warning: search_space['unit']: the built-in 'Keras' model does not read 'unit' (did you mean" in (
+        result.output
+    )
+    assert "only the run-config's build_tensorflow_dataset can use it" in result.output
+
+
+def test_a_run_config_model_may_read_any_key_and_report_any_metric(write_config) -> None:
+    """When the run-config replaces the model, its keys, values and metric names cannot be known: no error."""
+    build_model = "def build_model(model_config, input_handler, train_data):\n    return None\n"
+    result = _check(write_config(UNREAD_KEY + "monitor_name = 'val_auc'\nunits = 3\n" + build_model))
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.output
+
+
+def test_a_top_level_name_also_in_the_search_space_is_a_warning_for_a_run_config_model(write_config) -> None:
+    build_model = "def build_model(model_config, input_handler, train_data):\n    return None\n"
+    result = _check(write_config("learning_rate = 0.05\n" + build_model))
+    assert result.exit_code == 0, result.output
+    assert "warning: learning_rate is set at the top level of the run-config and in search_space" in result.output
+
+
+def test_values_the_builtin_model_accepts_pass(write_config) -> None:
+    space = (
+        "search_space = {'batch_size': 32, 'activation': {'type': 'choice', 'values': ['relu', 'selu']}, "
+        "'units_2': 16, 'loss_weight_class_1': 2.0, 'learning_rate': {'type': 'range', 'bounds': [1e-4, 1e-2]}}"
+    )
+    result = _check(write_config(space))
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.output
 
 
 def test_quickstart_is_valid() -> None:

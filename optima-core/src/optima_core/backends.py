@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from optima_core.inputs.dataset import EventData
+
 if TYPE_CHECKING:
     from optima_core.training.job import TrainingJob
 
@@ -97,8 +99,19 @@ class LoadedModel(ABC):
         self.model = model
 
     @abstractmethod
+    def predict_events(self, data: EventData) -> np.ndarray:
+        """Model outputs for the events of ``data``, in event order, without gradients.
+
+        The events are batched by the run's data pipeline (the run-config's ``build_tensorflow_dataset`` or
+        ``LightningDataset``/``DataLoader``/``DataModule``, else the built-in one), so user model code gets the
+        batches ``(inputs, targets[, weights])`` the reference documents, with the events' own targets and weights.
+        """
+
     def predict(self, inputs: np.ndarray) -> np.ndarray:
-        """Model outputs for ``inputs`` (batched, no gradients)."""
+        """Model outputs for bare ``inputs``: :meth:`predict_events` of events with zero targets and unit weights."""
+        inputs = np.asarray(inputs)
+        zeros, ones = np.zeros(len(inputs), np.float32), np.ones(len(inputs), np.float32)
+        return self.predict_events(EventData({"Input": inputs, "Target": zeros, "Weight": ones}))
 
     @abstractmethod
     def dataset(self, split: str, weighted: bool = True) -> Any:

@@ -18,6 +18,22 @@ from optima_core.backends import EndOfEpoch, TrainingBackend
 CHECKPOINT_FILE = "model.keras"
 
 
+def tensorflow_dataset(hooks: Any, data: Any, input_handler: Any, run_config: Any, model_config: Any) -> Any:
+    """The ``tf.data.Dataset`` the ``build_tensorflow_dataset`` hook (the run-config's or the built-in) makes of ``data``."""
+    dataset = hooks.build_tensorflow_dataset(
+        ray_dataset=data, input_handler=input_handler, run_config=run_config, model_config=model_config
+    )
+    if dataset is None:
+        raise RuntimeError("no build_tensorflow_dataset implementation returned a dataset")
+    return dataset
+
+
+def dataset_predictions(model: Any, dataset: Any) -> np.ndarray:
+    """The model's outputs for the inputs ``batch[0]`` of every batch of ``dataset``, concatenated (inference mode)."""
+    outputs = [np.asarray(model(batch[0], training=False)) for batch in dataset]
+    return np.concatenate(outputs) if outputs else np.empty((0,))
+
+
 class KerasBackend(TrainingBackend):
     """Trains Keras models for OPTIMA."""
 
@@ -34,15 +50,9 @@ class KerasBackend(TrainingBackend):
     def _dataset(self, split: str) -> Any:
         if split not in self._datasets:
             job = self.job
-            dataset = job.hooks.build_tensorflow_dataset(
-                ray_dataset=job.data[split],
-                input_handler=job.input_handler,
-                run_config=job.run_config,
-                model_config=job.model_config,
+            self._datasets[split] = tensorflow_dataset(
+                job.hooks, job.data[split], job.input_handler, job.run_config, job.model_config
             )
-            if dataset is None:
-                raise RuntimeError("no build_tensorflow_dataset implementation returned a dataset")
-            self._datasets[split] = dataset
         return self._datasets[split]
 
     def _metric_objects(self) -> tuple[list[Any], list[Any]]:
@@ -121,8 +131,7 @@ class KerasBackend(TrainingBackend):
         )
 
     def predict(self, split: str) -> np.ndarray:
-        outputs = [np.asarray(self.model(batch[0], training=False)) for batch in self._dataset(split)]
-        return np.concatenate(outputs) if outputs else np.empty((0,))
+        return dataset_predictions(self.model, self._dataset(split))
 
     def save_checkpoint(self, directory: Path) -> None:
         self.model.save(Path(directory) / CHECKPOINT_FILE)

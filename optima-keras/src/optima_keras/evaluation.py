@@ -15,8 +15,8 @@ import numpy as np
 from keras import ops
 
 from optima_core.backends import LoadedModel
-
-PREDICT_BATCH_SIZE = 65536
+from optima_core.inputs.dataset import EventData
+from optima_keras.backend import dataset_predictions, tensorflow_dataset
 
 
 def is_keras_run(run_config: Any) -> bool:
@@ -136,27 +136,20 @@ class KerasLoadedModel(LoadedModel):
     ) -> None:
         super().__init__(model)
         self.run_config, self.hooks, self.input_handler = run_config, hooks, input_handler
-        self.model_config, self.data = model_config, data
+        # build_tensorflow_dataset needs a batch size; a model loaded without its hyperparameters predicts in 1024s
+        self.model_config, self.data = {"batch_size": 1024, **(model_config or {})}, data
         self._datasets: dict[str, Any] = {}
 
-    def predict(self, inputs: np.ndarray) -> np.ndarray:
-        parts = [
-            np.asarray(self.model(inputs[i : i + PREDICT_BATCH_SIZE], training=False))
-            for i in range(0, len(inputs), PREDICT_BATCH_SIZE)
-        ]
-        return np.concatenate(parts) if parts else np.empty((0,))
+    def _tensorflow_dataset(self, data: Any) -> Any:
+        return tensorflow_dataset(self.hooks, data, self.input_handler, self.run_config, self.model_config)
+
+    def predict_events(self, data: EventData) -> np.ndarray:
+        """The outputs for the inputs of every batch ``build_tensorflow_dataset`` makes of ``data``."""
+        return dataset_predictions(self.model, self._tensorflow_dataset(data))
 
     def dataset(self, split: str, weighted: bool = True) -> Any:
         if split not in self._datasets:
-            dataset = self.hooks.build_tensorflow_dataset(
-                ray_dataset=self.data[split],
-                input_handler=self.input_handler,
-                run_config=self.run_config,
-                model_config=self.model_config,
-            )
-            if dataset is None:
-                raise RuntimeError("no build_tensorflow_dataset implementation returned a dataset")
-            self._datasets[split] = dataset
+            self._datasets[split] = self._tensorflow_dataset(self.data[split])
         dataset = self._datasets[split]
         if not weighted and isinstance(dataset.element_spec, tuple) and len(dataset.element_spec) == 3:
             return dataset.map(lambda x, y, w: (x, y))

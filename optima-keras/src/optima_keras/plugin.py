@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from optima_core.hookspecs import hookimpl
-from optima_core.plugins.descriptors import BackendDescriptor
+from optima_core.plugins.descriptors import BackendDescriptor, Hyperparameter
 
 #: Hyperparameters the built-in model can change while keeping its training state: those of ``compile_model`` (the
 #: Adam settings, the loss and the class weights) and those ``update_model`` applies to the built-in MLP.
@@ -26,6 +26,42 @@ MUTATABLE: tuple[str, ...] = (
     "dropout",
 )
 
+#: Activation names Keras 3 resolves (``keras.activations.get``; case-sensitive) and the initializer names it
+#: resolves (``keras.initializers.get``) plus the built-in model's ``'auto'``.
+ACTIVATIONS: tuple[str, ...] = (
+    "celu", "elu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu", "hard_swish",
+    "hard_tanh", "leaky_relu", "linear", "log_sigmoid", "log_softmax", "mish", "relu", "relu6", "selu", "sigmoid",
+    "silu", "soft_shrink", "softmax", "softplus", "softsign", "sparse_plus", "sparse_sigmoid", "sparsemax",
+    "squareplus", "swish", "tanh", "tanh_shrink", "threshold",
+)  # fmt: skip
+INITIALIZERS: tuple[str, ...] = (
+    "auto", "constant", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity", "lecun_normal",
+    "lecun_uniform", "normal", "one", "ones", "orthogonal", "random_normal", "random_uniform", "truncated_normal",
+    "uniform", "variance_scaling", "zero", "zeros", "Constant", "GlorotNormal", "GlorotUniform", "HeNormal",
+    "HeUniform", "Identity", "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform",
+    "TruncatedNormal", "VarianceScaling", "Zeros",
+)  # fmt: skip
+
+#: What the built-in ``build_model`` / ``compile_model`` / ``update_model`` read and accept; validation refuses
+#: search-space keys and values outside it before Ray starts.
+HYPERPARAMETERS: tuple[Hyperparameter, ...] = (
+    Hyperparameter("num_layers", minimum=0, integer=True),
+    Hyperparameter("units", minimum=1, integer=True),
+    Hyperparameter("units_N", minimum=1, integer=True),
+    Hyperparameter("activation", choices=ACTIVATIONS),
+    Hyperparameter("kernel_initializer", choices=INITIALIZERS),
+    Hyperparameter("bias_initializer", choices=INITIALIZERS),
+    Hyperparameter("l1_lambda", minimum=0),
+    Hyperparameter("l2_lambda", minimum=0),
+    Hyperparameter("dropout", minimum=0, maximum=1, max_exclusive=True),
+    Hyperparameter("learning_rate", minimum=0, min_exclusive=True),
+    Hyperparameter("Adam_beta_1", minimum=0, maximum=1, max_exclusive=True),
+    Hyperparameter("one_minus_Adam_beta_2", minimum=0, maximum=1, min_exclusive=True),
+    Hyperparameter("Adam_epsilon", minimum=0),
+    Hyperparameter("loss_function", choices=("BinaryCrossentropy", "CategoricalCrossentropy", "KLDivergence")),
+    Hyperparameter("loss_weight_class_N", minimum=0),
+)
+
 
 @hookimpl
 def optima_register_backends() -> list[BackendDescriptor]:
@@ -38,6 +74,7 @@ def optima_register_backends() -> list[BackendDescriptor]:
             model_hooks=("build_model", "compile_model"),
             mutatable=MUTATABLE,
             scalings=("linear", "sqrt", "log10"),
+            hyperparameters=HYPERPARAMETERS,
         )
     ]
 

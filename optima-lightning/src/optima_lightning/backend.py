@@ -61,6 +61,24 @@ def split_batches(module: Any, split: str, predict_module: Callable[[], Any]) ->
     return predict_module().predict_dataloader()
 
 
+def predict_batches(model: Any, batches: Any) -> np.ndarray:
+    """``model.predict_step`` of every batch as the dataloader yields it (the reference's full batch
+    ``(inputs, targets[, weights])`` with the built-in data module), concatenated; eval mode, no gradients."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    outputs = []
+    try:
+        with torch.inference_mode():
+            for index, batch in enumerate(batches):
+                batch = tuple(t.to(model.device) for t in batch) if isinstance(batch, (tuple, list)) else batch
+                outputs.append(model.predict_step(batch, index).detach().cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(outputs).numpy() if outputs else np.empty((0,))
+
+
 class LightningBackend(TrainingBackend):
     """Trains Lightning models for OPTIMA."""
 
@@ -172,19 +190,7 @@ class LightningBackend(TrainingBackend):
         return split_batches(self.data_module, split, lambda: self._data_module(predict=self.job.data[split]))
 
     def predict(self, split: str) -> np.ndarray:
-        import torch
-
-        was_training = self.model.training
-        self.model.eval()
-        outputs = []
-        try:
-            with torch.inference_mode():
-                for index, batch in enumerate(self._prediction_batches(split)):
-                    batch = tuple(t.to(self.model.device) for t in batch) if isinstance(batch, (tuple, list)) else batch
-                    outputs.append(self.model.predict_step(batch, index).detach().cpu())
-        finally:
-            self.model.train(was_training)
-        return torch.cat(outputs).numpy() if outputs else np.empty((0,))
+        return predict_batches(self.model, self._prediction_batches(split))
 
     # -- persistence ------------------------------------------------------------------------------------------
 

@@ -11,7 +11,8 @@ are ``(inputs, targets)`` or ``(inputs, targets, weights)`` with the built-in da
   model's ``metric_args(predictions, targets)`` (the built-in MLP's conversion when the model has none). Torchmetrics
   take no event weights, so the values are unweighted.
 
-Both answer ``None`` when the run-config's ``model_type`` is not ``'Lightning'``.
+Both answer ``None`` when the run-config's ``model_type`` is not ``'Lightning'``. The loaded model predicts through
+the run's data module too (``dataset_predict``), so ``predict_step`` always gets the dataloader's full batch.
 """
 
 from __future__ import annotations
@@ -27,9 +28,8 @@ import torch
 
 from optima_core.backends import LoadedModel
 from optima_core.errors import OptimaUserError
-from optima_lightning.backend import data_module, split_batches
-
-PREDICT_BATCH_SIZE = 65536
+from optima_core.inputs.dataset import EventData
+from optima_lightning.backend import data_module, predict_batches, split_batches
 
 
 def is_lightning_run(run_config: Any) -> bool:
@@ -155,24 +155,19 @@ class LightningLoadedModel(LoadedModel):
         model.load_state_dict(state["state_dict"])
         model.eval()
 
-        def predict_module(split: str) -> Any:
-            return data_module(hooks, run_config, config, input_handler, predict=datasets[split])
+        def predict_module(dataset: Any) -> Any:
+            return data_module(hooks, run_config, config, input_handler, predict=dataset)
 
         return cls(model, module, predict_module, datasets)
 
-    def predict(self, inputs: np.ndarray) -> np.ndarray:
-        outputs = []
-        with torch.inference_mode():
-            for start in range(0, len(inputs), PREDICT_BATCH_SIZE):
-                batch = torch.from_numpy(
-                    np.ascontiguousarray(inputs[start : start + PREDICT_BATCH_SIZE], dtype=np.float32)
-                )
-                outputs.append(self.model.predict_step(batch, 0).cpu())
-        return torch.cat(outputs).numpy() if outputs else np.empty((0,))
+    def predict_events(self, data: EventData) -> np.ndarray:
+        """``predict_step`` of every batch of the predict dataloader the run's data module builds for ``data``."""
+        module = self.make_predict_module(data)
+        return predict_batches(self.model, split_batches(module, "predict", lambda: module))
 
     def dataset(self, split: str, weighted: bool = True) -> Any:
         """The dataloader of ``split`` (torchmetrics ignore weights, so ``weighted`` changes nothing)."""
-        return split_batches(self.module, split, lambda: self.make_predict_module(split))
+        return split_batches(self.module, split, lambda: self.make_predict_module(self.data[split]))
 
     def metric_objects(self, specs: list[tuple[str, Any, dict[str, Any]]]) -> list[Any]:
         return [metric_class(**kwargs) for _, metric_class, kwargs in specs]

@@ -8,8 +8,28 @@ from __future__ import annotations
 from typing import Any
 
 from optima_core.hookspecs import hookimpl
-from optima_core.plugins.descriptors import BackendDescriptor
-from optima_lightning.hyperparameters import MUTABLE
+from optima_core.plugins.descriptors import BackendDescriptor, Hyperparameter
+from optima_lightning.hyperparameters import ACTIVATIONS, INITIALIZERS, LOSS_FUNCTIONS, MUTABLE
+
+#: What the built-in MLP reads and accepts (:func:`optima_lightning.hyperparameters.resolve` checks the same at
+#: training time); validation refuses search-space keys and values outside it before Ray starts.
+HYPERPARAMETERS: tuple[Hyperparameter, ...] = (
+    Hyperparameter("num_layers", minimum=0, integer=True),
+    Hyperparameter("units", minimum=1, integer=True),
+    Hyperparameter("units_N", minimum=1, integer=True),
+    Hyperparameter("activation", choices=ACTIVATIONS),
+    Hyperparameter("kernel_initializer", choices=INITIALIZERS),
+    Hyperparameter("bias_initializer", choices=INITIALIZERS),
+    Hyperparameter("l1_lambda", minimum=0),
+    Hyperparameter("l2_lambda", minimum=0),
+    Hyperparameter("dropout", minimum=0, maximum=1, max_exclusive=True),
+    Hyperparameter("learning_rate", minimum=0, min_exclusive=True),
+    Hyperparameter("Adam_beta_1", minimum=0, maximum=1, max_exclusive=True),
+    Hyperparameter("one_minus_Adam_beta_2", minimum=0, maximum=1, min_exclusive=True),
+    Hyperparameter("Adam_epsilon", minimum=0),
+    Hyperparameter("loss_function", choices=LOSS_FUNCTIONS),
+    Hyperparameter("loss_weight_class_N", minimum=0),
+)
 
 
 @hookimpl
@@ -24,6 +44,7 @@ def optima_register_backends() -> list[BackendDescriptor]:
             model_hooks=("LitModel",),
             mutatable=MUTABLE,
             scalings=("linear", "sqrt", "log10"),
+            hyperparameters=HYPERPARAMETERS,
         )
     ]
 

@@ -18,6 +18,7 @@ def plugins_command(as_json: bool) -> None:
     registries = manager.components()
     conflicts = manager.registry_errors
     replaced = manager.replaced()
+    unloadable = manager.unloadable_components()
 
     if as_json:
         payload = {
@@ -35,6 +36,7 @@ def plugins_command(as_json: bool) -> None:
                 for kind, reg in registries.items()
             },
             "conflicts": conflicts,
+            "unloadable": unloadable,
         }
         click.echo(json.dumps(payload, indent=2))
         return
@@ -58,6 +60,8 @@ def plugins_command(as_json: bool) -> None:
         click.echo(f"{kind}: {names}")
     for conflict in conflicts:
         click.echo(click.style(f"conflict: {conflict}", fg="red"))
+    for problem in unloadable:
+        click.echo(click.style(f"unloadable: {problem}", fg="red"))
 
 
 def _provided(name: str, provider: str, replaced: dict[str, str]) -> str:

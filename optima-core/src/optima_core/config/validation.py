@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from optima_core.config.builtin_model import check_monitor_name, check_search_space, check_top_level_names
+from optima_core.config.components import check_components
 from optima_core.config.loader import RunConfig, setting_names
 from optima_core.config.parameters import PARAMETERS, PARAMETERS_BY_NAME, Derived
 from optima_core.config.problems import ConfigError, Problem
@@ -71,6 +73,13 @@ def _check_metric_reference(parameter: str, name: str, known: set[str], bare: li
     if close:
         return Problem(parameter, name, "a reported metric name", f"did you mean '{close}'?")
     return None
+
+
+def _reported_names(values: dict[str, Any]) -> tuple[set[str], list[str]]:
+    """The metric names training reports (``train_``/``val_`` loss and metrics, composites), and the bare names."""
+    bare = ["loss", *_metric_names(values)]
+    reported = {f"{prefix}_{name}" for prefix in ("train", "val") for name in bare}
+    return reported | set(_composite_names(values)), bare
 
 
 def _unknown_names(run_config: RunConfig, report: ValidationReport) -> None:
@@ -144,19 +153,11 @@ def _cross_parameter(values: dict[str, Any], run_config: RunConfig, report: Vali
                 )
             )
 
-    grace, max_t, epochs = values["ASHA_grace_period"], values["ASHA_max_t"], values["max_epochs"]
-    hpo = values["perform_variable_opt"] is True or values["perform_main_hyperopt"] is True
-    if hpo and values["use_ASHAScheduler"] and isinstance(grace, int) and isinstance(max_t, int) and grace >= max_t:
-        report.warnings.append(
-            f"ASHA_grace_period={grace} >= ASHA_max_t={max_t}: ASHA will never prune a trial "
-            f"(lower ASHA_grace_period, e.g. to {max(1, (epochs if isinstance(epochs, int) else max_t) // 4)})"
-        )
+    _check_asha(values, run_config.sources, report)
 
     bare = _metric_names(values)
     composites = _composite_names(values)
-    reported = {f"{prefix}_{name}" for prefix in ("train", "val") for name in ["loss", *bare]}
-    known = reported | set(composites)
-    unprefixed = ["loss", *bare]  # reported only with a 'train_' or 'val_' prefix
+    known, unprefixed = _reported_names(values)  # bare names are reported only with a 'train_' or 'val_' prefix
     if isinstance(values["monitor_name"], str):
         problem = _check_metric_reference("monitor_name", values["monitor_name"], known, unprefixed)
         if problem:
@@ -237,6 +238,25 @@ def _cross_parameter(values: dict[str, Any], run_config: RunConfig, report: Vali
             report.warnings.append(f"inputs_tree_name={tree!r} is ignored: inputs_file is not a ROOT file")
 
     _check_stage_search_space(values, report)
+
+
+def _check_asha(values: dict[str, Any], sources: dict[str, str], report: ValidationReport) -> None:
+    """Ray's ASHA asserts grace_period <= max_t; a grace period no trial reaches never prunes."""
+    grace, max_t, epochs = values["ASHA_grace_period"], values["ASHA_max_t"], values["max_epochs"]
+    hpo = values["perform_variable_opt"] is True or values["perform_main_hyperopt"] is True
+    if not (hpo and values["use_ASHAScheduler"] is True and all(isinstance(v, int) for v in (grace, max_t, epochs))):
+        return
+    lower = f"lower ASHA_grace_period, e.g. to {max(1, min(max_t, epochs) // 4)}"
+    if grace > max_t:
+        derived = " (derived from max_epochs)" if sources.get("ASHA_max_t", "").startswith("derived") else ""
+        report.problems.append(
+            Problem("ASHA_grace_period", grace, f"an integer <= ASHA_max_t = {max_t}{derived}", lower)
+        )
+    elif grace >= min(max_t, epochs):
+        reached = "ASHA_max_t" if grace >= max_t else "max_epochs"
+        report.warnings.append(
+            f"ASHA_grace_period={grace} >= {reached}={min(max_t, epochs)}: ASHA will never prune a trial ({lower})"
+        )
 
 
 def _is_index_key(key: str) -> bool:
@@ -322,7 +342,8 @@ def _run_config_hooks(run_config: RunConfig) -> set[str]:
 
 def _with_plugins(
     values: dict[str, Any], manager: OptimaPluginManager, report: ValidationReport, space_valid: bool
-) -> None:
+) -> BackendDescriptor | None:
+    """The checks that need the installed plugins; returns the backend selected by ``model_type`` if registered."""
     add = report.problems.append
     for error in manager.registry_errors:
         add(Problem("plugins", "(installed plugins)", "unique component names", error))
@@ -338,7 +359,7 @@ def _with_plugins(
                 f"'{name}' is imported into the run-config, not defined there: it does not replace the built-in hook"
             )
     if manager.registry_errors:
-        return
+        return None
     backends = manager.backends()
     model_type = values["model_type"]
     if isinstance(model_type, str) and model_type not in backends:
@@ -346,7 +367,7 @@ def _with_plugins(
         hint = (
             f"did you mean '{close}'?"
             if close
-            else "is the plugin providing it installed? ('optima plugins' lists them)"
+            else manager.failed_plugins_note() or "is the plugin providing it installed? ('optima plugins' lists them)"
         )
         add(
             Problem(
@@ -356,9 +377,10 @@ def _with_plugins(
                 hint,
             )
         )
-    elif isinstance(model_type, str):
-        run_config_hooks = manager.run_config_hooks.provided if manager.run_config_hooks is not None else ()
-        _with_backend(values, backends[model_type], tuple(run_config_hooks), manager, report, space_valid)
+    run_config_hooks = tuple(manager.run_config_hooks.provided if manager.run_config_hooks is not None else ())
+    backend = backends.get(model_type) if isinstance(model_type, str) else None
+    if backend is not None:
+        _with_backend(values, backend, run_config_hooks, manager, report, space_valid)
     mode = values["variable_optimization_mode"]
     evaluators = sorted(manager.evaluators())
     if isinstance(mode, str) and mode not in evaluators:
@@ -368,7 +390,7 @@ def _with_plugins(
                 "variable_optimization_mode",
                 mode,
                 "a registered variable-importance evaluator: " + (", ".join(repr(e) for e in evaluators) or "none"),
-                f"did you mean '{close}'?" if close else "",
+                f"did you mean '{close}'?" if close else manager.failed_plugins_note(),
             )
         )
     if (
@@ -383,6 +405,8 @@ def _with_plugins(
                 "a run-config function evaluate_variable_importance when variable_optimization_mode is 'custom'",
             )
         )
+    check_components(values, backend, manager, report)
+    return backend
 
 
 def _with_backend(
@@ -437,6 +461,11 @@ def _with_backend(
                 )
     if space_valid:
         _check_pbt(values, backend, run_config_hooks, report)
+        check_search_space(values["search_space"], backend, run_config_hooks, report)
+    if backend.hyperparameters:  # a backend stating its built-in model's facts reports only the configured metrics
+        monitor = check_monitor_name(values, _reported_names(values)[0], backend, run_config_hooks)
+        if monitor is not None and not any(p.parameter == "monitor_name" for p in report.problems):
+            add(monitor)
 
 
 def validate(run_config: RunConfig, manager: OptimaPluginManager | None = None) -> ValidationReport:
@@ -448,8 +477,10 @@ def validate(run_config: RunConfig, manager: OptimaPluginManager | None = None) 
     space_problems = validate_search_space(values.get("search_space"))
     report.problems.extend(space_problems)
     _cross_parameter(values, run_config, report)
-    if manager is not None:
-        _with_plugins(values, manager, report, space_valid=not space_problems)
+    backend = None if manager is None else _with_plugins(values, manager, report, space_valid=not space_problems)
+    if run_config.module is not None:
+        extra = {n: v for n, v in setting_names(run_config.module).items() if n in report.extra_names}
+        check_top_level_names(extra, values["search_space"], backend, _run_config_hooks(run_config), report)
     return report
 
 

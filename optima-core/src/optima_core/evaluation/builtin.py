@@ -142,7 +142,7 @@ def evaluate(
     config = dict(model_config or {})
     loaded = backend.load_model(Path(model_path), run_config, manager.hooks, input_handler, config, data)
     predictions = {
-        name: np.asarray(loaded.predict(d["Input"]), np.float64).reshape(len(d), -1) for name, d in data.items()
+        name: np.asarray(loaded.predict_events(d), np.float64).reshape(len(d), -1) for name, d in data.items()
     }
     n_outputs = predictions["train"].shape[1]
     n_targets = data["train"]["Target"].reshape(len(data["train"]), -1).shape[1]

@@ -1,12 +1,13 @@
 """The plugin manager of the run in progress, for built-in hook implementations whose signature cannot carry it.
 
 This is the one ContextVar of the engine for plugins, and it exists only because the reference fixes the arguments
-of two hooks whose built-in implementations need more than those arguments:
+of hooks whose implementations need more than those arguments:
 
 * ``get_experiment_inputs(run_config, input_handler, output_dir, inputs_for_crossvalidation, disable_printing)``
   must call the lower-level hooks (``get_inputs``, ``get_training_data``, ``plot_input_data``) through the run's
   plugin manager, so that a run-config or plugin replacing one of them is used;
-* ``evaluate(run_config, model_path, ...)`` must find the backend that loads the model.
+* ``evaluate(run_config, model_path, ...)`` must find the backend that loads the model;
+* figure-drawing implementations (``plot_input_data``, ``evaluate``) look figures up by name in the registry.
 
 Everything else receives the manager explicitly. The engine sets it with :func:`using_manager` around the hook
 call; :func:`active_manager` outside such a block is an error (it used to build a second manager silently).

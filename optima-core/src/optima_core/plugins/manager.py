@@ -304,8 +304,31 @@ class OptimaPluginManager:
         registry = self._registry(hook_name)
         if name not in registry:
             available = ", ".join(repr(n) for n in sorted(registry)) or "none"
-            raise PluginError(f"no {kind} named '{name}' is registered; available: {available}")
+            note = self.failed_plugins_note()
+            raise PluginError(
+                f"no {kind} named '{name}' is registered; available: {available}{'; ' if note else ''}{note}"
+            )
         return registry[name]
+
+    def unloadable_components(self) -> list[str]:
+        """Why each registered component whose ``"module:attr"`` target cannot be loaded fails (nothing is imported:
+        modules are located and attributes looked up in their source, see :meth:`Descriptor.find_problem`)."""
+        problems = (
+            d.find_problem(import_target=False) for registry in self._collect().values() for d in registry.values()
+        )
+        return [p for p in problems if p is not None]
+
+    def failed_plugins_note(self) -> str:
+        """For a message about a requested name that is missing: the plugins that failed to load ('' if none).
+
+        A plugin that failed to import registered nothing, so which names it would provide is unknown: each is named
+        as a possible provider, with its error.
+        """
+        failed = [r for r in self.records if r.status == "failed"]
+        return "; ".join(
+            f"it may be provided by plugin '{r.name}' ({r.distribution}), which failed to load: {r.error}"
+            for r in failed
+        )
 
     # -- introspection ----------------------------------------------------------------------------------------
 

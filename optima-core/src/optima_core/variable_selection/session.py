@@ -64,7 +64,7 @@ class SelectionSession:
     metric: TargetMetric
     models: list[ModelEntry]
     folder: Path
-    _predictors: dict[Path, Callable[[np.ndarray], np.ndarray]] = field(default_factory=dict)
+    _predictors: dict[Path, Callable[[EventData], np.ndarray]] = field(default_factory=dict)
 
     @property
     def run_config(self) -> Any:
@@ -93,19 +93,19 @@ class SelectionSession:
         """The reference's ``models_with_inputs``: ``(model_path, input_vars, validation_dataset)`` per fold."""
         return [(str(m.path), list(m.input_vars), self.fold_data(m.fold, m.input_vars)) for m in models or self.models]
 
-    def predictor(self, entry: ModelEntry) -> Callable[[np.ndarray], np.ndarray]:
-        """``predict(inputs)`` of a fold model, loaded once per file through its backend."""
+    def predictor(self, entry: ModelEntry) -> Callable[[EventData], np.ndarray]:
+        """``predict_events(data)`` of a fold model, loaded once per file through its backend."""
         if entry.path not in self._predictors:
-            from optima_core.engine.models import load_predictor
+            from optima_core.engine.models import load_model
 
             split = self.fold_split(entry.fold, entry.input_vars)
-            self._predictors[entry.path] = load_predictor(
+            self._predictors[entry.path] = load_model(
                 self.run_config,
                 entry.path,
                 self.handler_for(entry.input_vars),
                 tuple(split[s] for s in ("train", "val", "test") if s in split),
                 manager=self.context.manager,
-            )
+            ).predict_events
         return self._predictors[entry.path]
 
     def forget_predictors(self, keep: list[ModelEntry]) -> None:
@@ -116,7 +116,7 @@ class SelectionSession:
 
     def score(self, entry: ModelEntry, data: EventData) -> float:
         """The target metric of ``entry``'s model on ``data`` (whose Input columns are ``entry.input_vars``)."""
-        predictions = np.asarray(self.predictor(entry)(data["Input"]))
+        predictions = np.asarray(self.predictor(entry)(data))
         value = self.metric(data, predictions)
         return value if np.isfinite(value) else float("nan")
 
