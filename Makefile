@@ -54,7 +54,7 @@ lint: venv-test
 	$(BIN)/ruff format --check .
 
 typecheck: venv-test
-	$(BIN)/mypy optima-core/src
+	$(BIN)/mypy $(addsuffix /src,$(PACKAGES))
 
 pytest: venv-test
 	@mkdir -p .run

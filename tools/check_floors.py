@@ -4,8 +4,7 @@ Reads the ``dependencies`` of optima-core, optima-lightning, optima-plots and op
 extra), turns every lower bound (``numpy>=2.0``) into an exact pin (``numpy==2.0``) and installs the packages with
 those pins into a throwaway virtual environment (never the project's ``.venv``). Then it runs there the fast core,
 plots and Keras tests, the tests that drive Ray Tune, Optuna and Ray Data, and one real ``optima run`` with a small
-Lightning HPO.
-``make test-floors`` runs it; ``make test`` does not.
+Lightning HPO. ``make test-floors`` runs it; ``make test`` does not.
 
 torch is the one floor not installed: it stays at the CPU build pinned in ``constraints.txt``, since any other
 torch release from the registry pulls several GB of CUDA wheels.
@@ -26,7 +25,6 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # Python 3.10
     import tomli as tomllib
-
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The packages installed, each with the extra it is installed with ("" for none).

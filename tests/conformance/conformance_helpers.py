@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from optima_core.config.loader import load_run_config
 from optima_core.engine.trial import SEED_KEY, TrialSettings, build_job
 from optima_core.inputs.dataset import EventData
 from optima_core.training.job import RunReference, TrainingJob
@@ -320,7 +321,7 @@ class Harness:
     ) -> TrainingJob:
         """The job a Tune trial would build for ``config`` (fixed hyperparameters, the suite's data)."""
         settings = TrialSettings(
-            reference=RunReference(config_path=str(config)),
+            reference=RunReference.of(load_run_config(config)),
             input_vars=tuple(VARIABLES),
             max_epochs=max_epochs,
             fixed_model_config=tuple((model_config or MODEL_CONFIG).items()),

@@ -35,7 +35,7 @@ METRIC_NAMES = {
     "val_auc",
     "gap",
 }
-BOOKKEEPING = {"epoch", "optima_target", "optima_valid"}
+BOOKKEEPING = {"epoch", "optima_target", "optima_valid", "optima_diverged"}
 
 
 def assert_same_weights(actual: Any, expected: Any) -> None:

@@ -162,5 +162,6 @@ def test_a_stage_without_results_quotes_the_user_errors_of_its_trials_once(tmp_p
     )
     bugs = [SimpleNamespace(error=ray_wrapped(ZeroDivisionError("division by zero")))]
     assert str(no_results_error("PBT", bugs, tmp_path / "tune")) == (
-        f"[PBT] none of the 1 trials reported a result; see the error files under {tmp_path / 'tune'}"
+        "[PBT] none of the 1 trials reported a result; the first failed with ZeroDivisionError: division by zero; "
+        f"see the error files under {tmp_path / 'tune'}"
     )

@@ -15,7 +15,6 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10
     import tomli as tomllib
 
-
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -1,6 +1,6 @@
-"""After Ray started: a user error still ends ``optima run`` with one named line, and the inputs' log is shown and kept.
+"""After Ray started: a user error still ends ``optima run`` with one named line, and the inputs' log is shown.
 
-The console shows OPTIMA's INFO log lines (``-q`` hides them); ``<output>/optima.log`` keeps them either way.
+The console shows OPTIMA's INFO log lines (``-q`` hides them).
 """
 
 from __future__ import annotations
@@ -70,6 +70,5 @@ def test_the_inputs_info_lines_reach_the_console_and_optima_log(
     assert outcome.exit_code == 2, outcome.describe()
     assert "The dataset returned by get_training_data" in outcome.output
     assert (LOADED in outcome.output) is not quiet
-    (log_file,) = (tmp_path / "out").glob("*/optima.log")
-    log = log_file.read_text()
-    assert LOADED in log and "INFO" in log and "optima.inputs" in log
+    assert not (tmp_path / "out").exists()  # a data error leaves no output folder (a successful run's optima.log
+    # keeps these lines: tests/engine/test_run_start.py)

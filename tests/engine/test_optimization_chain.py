@@ -341,6 +341,11 @@ def test_a_nan_trial_is_marked_failed_and_the_run_goes_on(
     assert len(failed_lines) == 1, text
     assert set(failed_lines[0].removeprefix("failed trials:").replace(",", " ").split()) == poisoned, text
     assert "FAILED" in outcome.output
+    import optuna  # the study records the diverged (poisoned) trials as failed, the others as complete
+
+    study = optuna.load_study(study_name="main_hyperopt", storage=f"sqlite:///{stage / 'optuna_study.db'}")
+    states = [trial.state.name for trial in study.trials]
+    assert states.count("FAIL") == len(poisoned) and states.count("COMPLETE") == 4 - len(poisoned), states
 
     selected = json.loads((stage / "selection.json").read_text())["best-value"]
     assert selected["trial"] not in poisoned

@@ -75,6 +75,7 @@ def test_the_orchestrator_runs_each_stage_on_the_result_of_the_one_before(
     monkeypatch.setattr(orchestrator, "ray_session", lambda plan, address: contextlib.nullcontext())
     monkeypatch.setattr(orchestrator, "prepare_output_folder", lambda config, resume: tmp_path)
     monkeypatch.setattr(orchestrator, "log_to_file", lambda folder: folder)
+    monkeypatch.setattr(orchestrator.RunContext, "load_inputs", lambda context: lambda: None)
     plan = derive_plan(2, 0, ResourceRequest())
     manager = create_plugin_manager(load_entry_points=False)
 
@@ -100,7 +101,9 @@ def test_the_search_space_is_parsed_once_per_run(tmp_path: Path, monkeypatch: py
 
     monkeypatch.setattr(space_module, "_parse_entry", counting)
     manager = create_plugin_manager(load_entry_points=False)
-    context = RunContext(run_config(), manager, derive_plan(2, 0, ResourceRequest()), tmp_path, RunReference(""))
+    context = RunContext(
+        run_config(), manager, derive_plan(2, 0, ResourceRequest()), tmp_path, RunReference.of(run_config())
+    )
     assert isinstance(context.search_space, SearchSpace)
     assert sorted(parsed) == sorted(SEARCH_SPACE)
     # What the stages hand the parsed space to uses it as it is.

@@ -71,6 +71,7 @@ def test_check_of_a_keras_run_config_names_the_missing_tensorflow(tmp_path: Path
     hidden = check(PYTHONPATH=str(site))
     assert hidden.returncode != 0
     assert "model_type = 'Keras'" in hidden.stderr and "not installed: tensorflow" in hidden.stderr, hidden.stderr
+    assert "optima-keras[cpu]" in hidden.stderr, hidden.stderr
     assert "Traceback" not in hidden.stderr
     control = check()  # the same incomplete run-config with TensorFlow installed: other problems, not this one
     assert control.returncode != 0 and "not installed" not in control.stderr, control.stderr

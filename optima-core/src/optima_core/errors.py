@@ -18,6 +18,11 @@ class PluginError(OptimaUserError):
     """A plugin problem a user must fix: conflicting or unknown names, a hook a plugin does not implement."""
 
 
+class UserCodeError(OptimaUserError):
+    """An exception raised by the user's own code (a run-config hook): the message names the hook, the exception and
+    the user's file:line. It is the user's to fix, so it is shown as one line (``-v`` also logs the traceback)."""
+
+
 def find_user_error(error: BaseException) -> OptimaUserError | None:
     """The :class:`OptimaUserError` behind ``error``, or ``None`` when ``error`` is a bug.
 

@@ -111,7 +111,7 @@ class KerasBackend(TrainingBackend):
     def fit(self, initial_epoch: int, max_epochs: int, end_of_epoch: EndOfEpoch) -> None:
         import keras
 
-        class _EpochCallback(keras.callbacks.Callback):  # type: ignore[misc,name-defined]
+        class _EpochCallback(keras.callbacks.Callback):
             def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
                 renamed = {}
                 for key, value in (logs or {}).items():

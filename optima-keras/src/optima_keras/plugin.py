@@ -71,6 +71,7 @@ def optima_register_backends() -> list[BackendDescriptor]:
             "optima_keras.backend:KerasBackend",
             "Keras 3 models on TensorFlow (run-config build_model, or the built-in MLP)",
             requires=("keras", "tensorflow"),
+            install_hint="pip install 'optima-keras[cpu]' (or 'optima-keras[gpu]' for NVIDIA GPUs)",
             model_hooks=("build_model", "compile_model"),
             mutatable=MUTATABLE,
             scalings=("linear", "sqrt", "log10"),

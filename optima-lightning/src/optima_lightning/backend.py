@@ -145,7 +145,7 @@ class LightningBackend(TrainingBackend):
         pl = _lightning()
         backend = self
 
-        class _EpochCallback(pl.Callback):  # type: ignore[misc,name-defined]
+        class _EpochCallback(pl.Callback):  # type: ignore[name-defined]
             def on_train_start(self, trainer: Any, pl_module: Any) -> None:
                 if backend._pending_mutation is not None and hasattr(pl_module, "update_hyperparameters"):
                     pl_module.update_hyperparameters(backend._pending_mutation)  # now reaches the optimizer too

@@ -40,6 +40,7 @@ def optima_register_backends() -> list[BackendDescriptor]:
             "optima_lightning.backend:LightningBackend",
             "PyTorch Lightning models (run-config LitModel, or the built-in MLP)",
             requires=("lightning", "torch", "torchmetrics"),
+            install_hint="pip install optima-lightning",
             required_hooks=("LitModel",),
             model_hooks=("LitModel",),
             mutatable=MUTABLE,

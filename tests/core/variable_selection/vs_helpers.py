@@ -105,6 +105,6 @@ def make_context(config_path: Path, cpus: int = 2) -> Any:
     check(run_config, manager)  # raises on an invalid run-config
     plan = LocalCluster().plan(ResourceRequest(cpus=cpus))
     output = prepare_output_folder(run_config, resume=False)
-    reference = RunReference(config_path=str(config_path.resolve()), defaults_path=None)
+    reference = RunReference.of(run_config)
     handler = new_input_handler(manager.hooks, run_config)
     return RunContext(run_config, manager, plan, output, reference, input_handler=handler)

@@ -1,5 +1,6 @@
 """``optima check``: validate a run-config and show the resolved settings, where each hook comes from and the
-versions of the frameworks each installed backend requires (read from package metadata, nothing is imported)."""
+versions of the frameworks each installed backend requires (read from package metadata, nothing is imported).
+With ``--data`` it also loads the input data as ``optima run`` would, with every check of the data."""
 
 from __future__ import annotations
 
@@ -28,15 +29,44 @@ def _value_text(value: Any) -> str:
     return text if len(text) <= 90 else text[:87] + "..."
 
 
+def _check_data(run_config: Any, manager: Any) -> list[str]:
+    """Load the inputs a run of ``run_config`` uses, with every check of the data; one line per kind of split.
+
+    A replaced input hook may return Ray Datasets: Ray then runs for the duration, on this machine.
+    """
+    from contextlib import ExitStack
+
+    from optima_core.engine.context import experiment_inputs, input_kinds, inputs_need_ray, new_input_handler
+    from optima_core.inputs.splitting import describe_split
+
+    input_handler = new_input_handler(manager.hooks, run_config)
+    lines = []
+    with ExitStack() as session:
+        if inputs_need_ray(manager):
+            from optima_core.clusters.local import LocalCluster, ResourceRequest
+            from optima_core.engine.ray_session import ray_session
+
+            session.enter_context(ray_session(LocalCluster().plan(ResourceRequest())))
+        for crossvalidation in input_kinds(run_config):
+            folds = experiment_inputs(manager, run_config, input_handler, None, crossvalidation)
+            sets = [folds[0][name] for name in ("train", "val", "test") if name in folds[0]]
+            what = f"cross-validation, {len(folds)} folds; fold 0" if crossvalidation else "single split"
+            lines.append(f"{what}: {describe_split(sets)}")
+    return lines
+
+
 @click.command("check")
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
 @click.option(
     "--defaults", type=click.Path(dir_okay=False), default=None, help="Defaults file overriding the built-in defaults."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the resolved configuration and hooks as JSON.")
+@click.option(
+    "--data", "check_data", is_flag=True, help="Also load and check the input data as 'optima run' would (no plots)."
+)
 @verbosity_options
 @user_errors
-def check_command(config_path: str, defaults: str | None, as_json: bool) -> None:
+def check_command(config_path: str, defaults: str | None, as_json: bool, check_data: bool) -> None:
     """Validate the run-config CONFIG; print resolved settings and which plugin provides each hook."""
     from optima_core.config.loader import load_run_config
     from optima_core.config.parameters import PARAMETERS
@@ -48,6 +78,7 @@ def check_command(config_path: str, defaults: str | None, as_json: bool) -> None
     manager = create_plugin_manager(run_config_module=run_config.module)
     remember_manager(manager)
     report = check(run_config, manager)
+    data_summary = _check_data(run_config, manager) if check_data else None
     values = run_config.as_dict()
     hooks = {name: manager.hook_providers(name) for name in run_config_hook_names()}
     frameworks = {name: backend.framework_versions() for name, backend in sorted(manager.backends().items())}
@@ -63,6 +94,7 @@ def check_command(config_path: str, defaults: str | None, as_json: bool) -> None
             "backends": frameworks,
             "warnings": report.warnings,
             "extra_names": report.extra_names,
+            **({"data": data_summary} if data_summary is not None else {}),
         }
         click.echo(json.dumps(payload, indent=2))
         return
@@ -87,5 +119,9 @@ def check_command(config_path: str, defaults: str | None, as_json: bool) -> None
         click.echo(
             "\nNot OPTIMA parameters (available to hooks as run_config.<name>): " + ", ".join(report.extra_names)
         )
+    if data_summary is not None:
+        click.echo("\n[Data]  (loaded and checked as 'optima run' loads them)")
+        for line in data_summary:
+            click.echo(f"  {line}")
     for warning in report.warnings:
         click.echo(click.style("warning: ", fg="yellow") + warning)

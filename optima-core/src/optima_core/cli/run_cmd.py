@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from optima_core.cli.errors import remember_manager, user_errors
+from optima_core.cli.errors import remember_manager, stopped, user_errors
 from optima_core.cli.verbosity import verbosity_options
 
 
@@ -112,6 +112,7 @@ def run_command(config_path: str | None, config_option: str | None, **arguments:
     from optima_core.clusters.target import RunRequest, select_cluster
     from optima_core.config.loader import load_run_config
     from optima_core.config.validation import check
+    from optima_core.engine.interruption import RunInterrupted
     from optima_core.plugins.manager import create_plugin_manager
 
     path = config_path or config_option
@@ -130,4 +131,7 @@ def run_command(config_path: str | None, config_option: str | None, **arguments:
         click.echo(click.style("warning: ", fg="yellow") + warning, err=True)
 
     cluster = select_cluster(manager, arguments["cluster"], arguments["cluster_config"])
-    cluster.launch(RunRequest(run_config, manager, Path(path), arguments, report=click.echo))
+    try:
+        cluster.launch(RunRequest(run_config, manager, Path(path), arguments, report=click.echo))
+    except RunInterrupted as stop:
+        stopped(stop.signal_name, stop.exit_code, path)

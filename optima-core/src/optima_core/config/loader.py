@@ -4,6 +4,9 @@ Precedence: the run-config's values, then the ``--defaults`` file's, then the bu
 (``ASHA_max_t`` = ``max_epochs``) are resolved after merging, so they follow the values actually used.
 Only plain values count as parameters: modules, functions and classes at the top of a run-config are code
 (hooks, helpers, imports), not settings.
+
+Each file is read once and its text kept (:attr:`RunConfig.text`): the output folder's copy, the recorded SHA-256
+and the trial workers (which execute that text, never the file again) all use what the run started with.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from optima_core.config.problems import ConfigError
 
 _counter = itertools.count()
 
+#: The origin :attr:`RunConfig.sources` gives a value set from Python on the loaded run-config.
+SET_IN_PYTHON = "set in Python"
+
 
 class RunConfig:
     """The resolved run-config: every parameter's value, with attribute access like the original's module.
@@ -39,6 +45,8 @@ class RunConfig:
         defaults_path: Path | None = None,
         defaults_module: types.ModuleType | None = None,
         sources: dict[str, str] | None = None,
+        text: str | None = None,
+        defaults_text: str | None = None,
     ) -> None:
         object.__setattr__(self, "_values", dict(values))
         object.__setattr__(self, "module", module)
@@ -46,6 +54,8 @@ class RunConfig:
         object.__setattr__(self, "defaults_path", defaults_path)
         object.__setattr__(self, "defaults_module", defaults_module)
         object.__setattr__(self, "sources", dict(sources or {}))
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "defaults_text", defaults_text)
 
     def __getattr__(self, name: str) -> Any:
         values = object.__getattribute__(self, "_values")
@@ -58,6 +68,7 @@ class RunConfig:
 
     def __setattr__(self, name: str, value: Any) -> None:
         self._values[name] = value
+        self.sources[name] = SET_IN_PYTHON
 
     def __contains__(self, name: str) -> bool:
         return name in self._values
@@ -66,7 +77,7 @@ class RunConfig:
         return self._values.get(name, default)
 
     def with_overrides(self, overrides: dict[str, Any]) -> RunConfig:
-        """A copy with some values replaced (the module and paths are shared)."""
+        """A copy with some values replaced (the module, paths and texts are shared)."""
         return RunConfig(
             {**self._values, **overrides},
             module=self.module,
@@ -74,6 +85,8 @@ class RunConfig:
             defaults_path=self.defaults_path,
             defaults_module=self.defaults_module,
             sources={**self.sources, **dict.fromkeys(overrides, "override")},
+            text=self.text,
+            defaults_text=self.defaults_text,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -84,17 +97,24 @@ class RunConfig:
         return f"RunConfig({self.path or '<in memory>'})"
 
 
-def _load_module(path: Path, role: str) -> types.ModuleType:
-    if not path.is_file():
-        raise ConfigError(f"The {role} '{path}'", [f"file not found (looked in {path.resolve().parent})"])
+def _load_module(path: Path, role: str, text: str | None) -> tuple[types.ModuleType, str]:
+    """Execute ``text`` (read from ``path`` when None) as a new module; returns the module and the text."""
+    if text is None:
+        if not path.is_file():
+            raise ConfigError(f"The {role} '{path}'", [f"file not found (looked in {path.resolve().parent})"])
+        try:
+            text = importlib.util.decode_source(path.read_bytes())
+        except (OSError, SyntaxError, UnicodeDecodeError) as error:
+            raise ConfigError(f"The {role} '{path}'", [f"cannot be read: {error}"]) from error
     module_name = f"optima_run_config_{next(_counter)}" if role == "run-config" else f"optima_defaults_{next(_counter)}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
+    spec = importlib.util.spec_from_loader(module_name, loader=None, origin=str(path))
+    if spec is None:
         raise ConfigError(f"The {role} '{path}'", ["is not a Python file that can be imported"])
     module = importlib.util.module_from_spec(spec)
+    module.__file__ = str(path)
     sys.modules[module_name] = module  # classes defined in it must be picklable by reference
     try:
-        spec.loader.exec_module(module)
+        exec(compile(text, str(path), "exec"), module.__dict__)  # a run-config is Python code, run as such
     except BaseException as error:
         sys.modules.pop(module_name, None)
         if isinstance(error, KeyboardInterrupt):
@@ -106,7 +126,7 @@ def _load_module(path: Path, role: str) -> types.ModuleType:
         raise ConfigError(
             f"The {role} '{path}'", [f"could not be executed{where}: {type(error).__name__}: {error}"]
         ) from error
-    return module
+    return module, text
 
 
 def setting_names(module: types.ModuleType) -> dict[str, Any]:
@@ -123,7 +143,7 @@ def setting_names(module: types.ModuleType) -> dict[str, Any]:
 
 def load_module(path: str | Path, role: str = "run-config") -> types.ModuleType:
     """Execute a config file and return its module; a failing file raises :class:`ConfigError`."""
-    return _load_module(Path(path), role)
+    return _load_module(Path(path), role, None)[0]
 
 
 def resolve(
@@ -152,10 +172,22 @@ def resolve(
     return values, sources
 
 
-def load_run_config(path: str | Path, defaults_path: str | Path | None = None) -> RunConfig:
-    """Load and merge (without validating: see :func:`optima_core.config.validation.validate`)."""
-    module = load_module(path, "run-config")
-    defaults_module = load_module(defaults_path, "defaults file") if defaults_path else None
+def load_run_config(
+    path: str | Path,
+    defaults_path: str | Path | None = None,
+    *,
+    text: str | None = None,
+    defaults_text: str | None = None,
+) -> RunConfig:
+    """Load and merge (without validating: see :func:`optima_core.config.validation.validate`).
+
+    ``text`` / ``defaults_text``: the files' content as a run started with (a snapshot), executed instead of
+    reading the files again.
+    """
+    module, text = _load_module(Path(path), "run-config", text)
+    defaults_module = None
+    if defaults_path:
+        defaults_module, defaults_text = _load_module(Path(defaults_path), "defaults file", defaults_text)
     values, sources = resolve(setting_names(module), setting_names(defaults_module) if defaults_module else None)
     return RunConfig(
         values,
@@ -164,4 +196,6 @@ def load_run_config(path: str | Path, defaults_path: str | Path | None = None) -
         defaults_path=Path(defaults_path) if defaults_path else None,
         defaults_module=defaults_module,
         sources=sources,
+        text=text,
+        defaults_text=defaults_text if defaults_path else None,
     )

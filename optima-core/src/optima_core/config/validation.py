@@ -429,7 +429,8 @@ def _with_backend(
                 "model_type",
                 backend.name,
                 f"a backend whose frameworks are installed ({', '.join(backend.requires)})",
-                f"not installed: {', '.join(missing)} (provider: {backend.provider or 'unknown'})",
+                f"not installed: {', '.join(missing)} (provider: {backend.provider or 'unknown'})"
+                + (f"; install them with: {backend.install_hint}" if backend.install_hint else ""),
             )
         )
     for hook in backend.required_hooks:

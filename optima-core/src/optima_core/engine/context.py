@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,45 @@ def split_dicts(result: Any, crossvalidation: bool) -> list[dict[str, Any]]:
     return [
         {name: as_event_data(result[i][fold]) for i, name in enumerate(SPLITS[: len(result)])} for fold in range(folds)
     ]
+
+
+def input_kinds(run_config: Any) -> tuple[bool, ...]:
+    """The inputs a run uses, by ``inputs_for_crossvalidation``: an optimization trains its trials on one split
+    and cross-validates the selected ones; training with fixed hyperparameters uses one kind."""
+    if any(run_config.get(flag) for flag in ("perform_variable_opt", "perform_main_hyperopt", "perform_PBT_hyperopt")):
+        return (False, True)
+    return (bool(run_config.get("crossvalidation_for_fixed_hps")),)
+
+
+#: The hooks that produce a run's datasets.
+INPUT_HOOKS = ("get_experiment_inputs", "get_inputs", "get_training_data")
+
+
+def inputs_need_ray(manager: OptimaPluginManager) -> bool:
+    """Whether a run-config or plugin replaces a hook that produces the datasets: it may return Ray Datasets, which
+    need Ray running; the built-in ones never do, so their inputs are checked before Ray starts."""
+    from optima_core.inputs import plugin as builtin_inputs
+
+    return any(p != builtin_inputs.__name__ for hook in INPUT_HOOKS for p in manager.hook_providers(hook))
+
+
+def experiment_inputs(
+    manager: OptimaPluginManager, run_config: Any, input_handler: Any, output_dir: Path | None, crossvalidation: bool
+) -> list[dict[str, Any]]:
+    """The datasets ``get_experiment_inputs`` returns (loaded and checked), as one dict per fold."""
+    from optima_core.plugins.active import using_manager
+
+    with using_manager(manager):
+        result = manager.hooks.get_experiment_inputs(
+            run_config=run_config,
+            input_handler=input_handler,
+            output_dir=str(output_dir) if output_dir is not None else None,
+            inputs_for_crossvalidation=crossvalidation,
+            disable_printing=False,
+        )
+    if result is None:
+        raise OptimaUserError("get_experiment_inputs returned None: expected (train, val) or (train, val, test)")
+    return split_dicts(result, crossvalidation)
 
 
 def new_input_handler(hooks: Hooks, run_config: Any) -> Any:
@@ -78,22 +118,30 @@ class RunContext:
     def inputs(self, crossvalidation: bool) -> list[dict[str, Any]]:
         """The datasets (one dict per fold; a single dict without cross-validation), loaded once per kind."""
         if crossvalidation not in self._inputs:
+            self._inputs[crossvalidation] = experiment_inputs(
+                self.manager, self.run_config, self.input_handler, self.output, crossvalidation
+            )
+        return self._inputs[crossvalidation]
+
+    def load_inputs(self) -> Callable[[], None]:
+        """Load, and so check, every input the run uses before its output folder exists (so that bad data leave
+        no folder behind); returns what writes the input plots into the folder, to call once it exists."""
+        from optima_core.inputs.output_writes import holding_output_writes
+        from optima_core.logs import hold_for_file
+
+        hold_for_file()
+        with holding_output_writes() as held:
+            for crossvalidation in input_kinds(self.run_config):
+                self.inputs(crossvalidation)
+
+        def write_held() -> None:
             from optima_core.plugins.active import using_manager
 
             with using_manager(self.manager):
-                result = self.hooks.get_experiment_inputs(
-                    run_config=self.run_config,
-                    input_handler=self.input_handler,
-                    output_dir=str(self.output),
-                    inputs_for_crossvalidation=crossvalidation,
-                    disable_printing=False,
-                )
-            if result is None:
-                raise OptimaUserError(
-                    "get_experiment_inputs returned None: expected (train, val) or (train, val, test)"
-                )
-            self._inputs[crossvalidation] = split_dicts(result, crossvalidation)
-        return self._inputs[crossvalidation]
+                for write in held:
+                    write()
+
+        return write_held
 
     def fold_seeds(self, folds: int, *, reuse: bool = False, fixed: bool = False) -> list[int]:
         """Per-fold seeds: the run's seed for all (reuse), one new seed for all (fixed), or one new seed each."""

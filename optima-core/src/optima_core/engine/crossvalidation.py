@@ -3,20 +3,34 @@
 Used for fixed hyperparameters and for the trials chosen after each optimization stage. Each model is exported to
 ``<models_dir>/model_fold<k>`` (``.keras``/``.ckpt``) next to its per-epoch history, and the ``finalize_model``
 hook is called for it.
+
+``<models_dir>/optima_plan.json`` records the plan (selected trial, epoch, hyperparameters, epoch and seed rules) the
+models were started for. A resumed run continues the cross-validation only when the plan is the same; otherwise
+(e.g. the interrupted optimization selects another trial once it has finished) the old models and Tune experiment
+are deleted and the folds are trained anew. A model whose training failed (diverged to NaN, or raised) is left out
+of the evaluation; when every model failed the run ends with an :class:`OptimizationFailedError` naming the cause.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import shutil
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from optima_core.engine.context import RunContext
+from optima_core.engine.errors import OptimizationFailedError
 from optima_core.engine.trial import FOLD_KEY, RESUME_CHECKPOINT_INTERVAL_S, SEED_KEY, TrialSettings, run_trial
+from optima_core.errors import find_user_error
 from optima_core.evaluation.average import spread_name, summarise
 from optima_core.evaluation.folds import evaluate_models
+from optima_core.logs import say
 from optima_core.selection import Selection
-from optima_core.training.loop import VALID_COLUMN
+from optima_core.training.loop import VALID_COLUMN, diverged
+
+#: The record of the plan a cross-validation was started for, in its models folder.
+PLAN_FILE = "optima_plan.json"
 
 
 @dataclass(frozen=True)
@@ -77,7 +91,9 @@ def train_folds(context: RunContext, plan: FoldPlan, models_dir: Path, input_var
 
     run_config = context.run_config
     folds = context.inputs(plan.crossvalidation)
-    models_dir.mkdir(parents=True, exist_ok=True)
+    storage = models_dir.parent / "tune"
+    experiment = f"crossvalidation_{plan.label}"
+    start_plan(plan, models_dir, storage / experiment)
     seeds = context.fold_seeds(len(folds), reuse=plan.reuse_seed, fixed=plan.fixed_seed)
     settings = TrialSettings(
         reference=context.reference,
@@ -105,17 +121,27 @@ def train_folds(context: RunContext, plan: FoldPlan, models_dir: Path, input_var
         context,
         run_trial,
         {"settings": settings, "datasets": datasets},
-        name=f"crossvalidation_{plan.label}",
-        storage=models_dir.parent / "tune",
+        name=experiment,
+        storage=storage,
         param_space=param_space,
         progress=ProgressPrinter(len(folds), run_config.monitor_name, run_config.monitor_op, label="model"),
     )
     outcome = summarize(results, run_config.monitor_name, run_config.monitor_op, plan.label)
+    (models_dir / "results.txt").write_text(outcome["text"] + "\n")
+    if not outcome["values"]:
+        raise all_failed_error(plan.label, outcome["reasons"], storage / experiment)
+    if outcome["failed"]:
+        say(
+            f"[{plan.label}] {len(outcome['failed'])} of {len(folds)} models failed ({', '.join(outcome['failed'])}): "
+            "they are left out of the evaluation"
+        )
     suffix = context.manager.descriptor("backend", run_config.model_type).load().model_suffix
     names = [f"model_fold{k}" for k in range(len(folds))] if plan.crossvalidation else ["model"]
     model_files = [models_dir / f"{name}{suffix}" for name in names]
     for index, (name, path) in enumerate(zip(names, model_files, strict=True)):
-        if path.exists():
+        if index in outcome["failed_indices"]:
+            path.unlink(missing_ok=True)  # a failed training's model, if an earlier attempt left one, is no result
+        elif path.exists():
             split = tuple(folds[index][s] for s in ("train", "val", "test") if s in folds[index])
             context.hooks.finalize_model(
                 run_config=run_config,
@@ -125,28 +151,75 @@ def train_folds(context: RunContext, plan: FoldPlan, models_dir: Path, input_var
                 model_info={"name": name, "split": index, "config": dict(plan.model_config)},
                 input_handler=context.input_handler,
             )
-    (models_dir / "results.txt").write_text(outcome["text"] + "\n")
     evaluation = evaluate_models(context, plan, folds, model_files, models_dir)
     text = outcome["text"] + ("\n\n" + evaluation if evaluation else "")
     return FoldResults(plan.label, models_dir, model_files, outcome["values"], outcome["failed"], text)
 
 
+def start_plan(plan: FoldPlan, models_dir: Path, experiment: Path) -> None:
+    """Prepare ``models_dir`` for ``plan``: keep what an earlier attempt of the same plan left, delete anything else.
+
+    The models and the Tune experiment of another plan (an interrupted run whose optimization selected another trial
+    after ``--resume``) must not be continued: the fold models would not belong to the selection.
+    """
+    wanted = json.loads(json.dumps(asdict(plan), default=repr))
+    record = models_dir / PLAN_FILE
+    recorded = json.loads(record.read_text()) if record.exists() else None
+    if recorded == wanted:
+        return
+    if models_dir.exists() or experiment.exists():
+        started = (
+            f"was started for trial {recorded['trial']} (epoch {recorded['epoch']}, hyperparameters "
+            f"{recorded['model_config']})"
+            if recorded
+            else f"has no {PLAN_FILE}"
+        )
+        say(
+            f"[{plan.label}] the cross-validation in {models_dir} {started}, not for trial {plan.trial} (epoch "
+            f"{plan.epoch}, hyperparameters {plan.model_config}): it is deleted and trained anew"
+        )
+        shutil.rmtree(models_dir, ignore_errors=True)
+        shutil.rmtree(experiment, ignore_errors=True)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(wanted, indent=2) + "\n")
+
+
+def all_failed_error(label: str, reasons: dict[str, str], experiment: Path) -> OptimizationFailedError:
+    """The error ending a run when no model of ``label`` trained: the cause of each, and what to change."""
+    text = "; ".join(f"{name}: {reason}" for name, reason in reasons.items())
+    hint = ""
+    if any("training diverged" in reason for reason in reasons.values()):
+        hint = "; lower the learning rate (or check the inputs' scaling) so that the training stays finite"
+    return OptimizationFailedError(
+        f"[{label}] every model failed, nothing to evaluate: {text}{hint} (Tune's logs: {experiment})"
+    )
+
+
 def summarize(results: Any, monitor: str, mode: str, label: str) -> dict[str, Any]:
-    """Best valid value of the target metric per model, and mean ± std over folds."""
+    """Best valid value of the target metric per model, and mean ± std over folds; which models failed, and why."""
     lines = [f"[{label}]"]
     values: list[float] = []
     failed: list[str] = []
+    failed_indices: set[int] = set()
+    reasons: dict[str, str] = {}
     for result in sorted(results, key=lambda r: r.config.get(FOLD_KEY, 0)):
         fold = result.config.get(FOLD_KEY)
         name = f"fold {fold}" if fold is not None else "model"
-        if result.error is not None:
-            failed.append(name)
-            lines.append(f"{name}: FAILED ({type(result.error).__name__}: {result.error})")
-            continue
         frame = result.metrics_dataframe
-        if frame is None or monitor not in frame:
+        last = frame.iloc[-1].to_dict() if frame is not None and len(frame) else {}
+        if result.error is not None:
+            user_error = find_user_error(result.error)
+            reasons[name] = str(user_error) if user_error else f"{type(result.error).__name__} (see its error file)"
+            lines.append(f"{name}: FAILED ({type(result.error).__name__}: {result.error})")
+        elif diverged(last):
+            reasons[name] = f"{monitor} became {last.get(monitor)} at epoch {int(last['epoch'])} (training diverged)"
+            lines.append(f"{name}: FAILED ({reasons[name]})")
+        elif frame is None or monitor not in frame:
+            reasons[name] = f"no '{monitor}' reported"
+            lines.append(f"{name}: {reasons[name]}")
+        if name in reasons:
             failed.append(name)
-            lines.append(f"{name}: no '{monitor}' reported")
+            failed_indices.add(fold or 0)
             continue
         valid = frame[frame[VALID_COLUMN].astype(bool)] if VALID_COLUMN in frame else frame
         column = valid[monitor] if len(valid) else frame[monitor]
@@ -161,5 +234,5 @@ def summarize(results: Any, monitor: str, mode: str, label: str) -> dict[str, An
         mean, std = summarise(values)
         lines.append(f"{spread_name(False)} over {len(values)} models: {mean:.6g} ± {std:.6g}")
     text = "\n".join(lines)
-    print(text)
-    return {"values": values, "failed": failed, "text": text}
+    say(text)
+    return {"values": values, "failed": failed, "failed_indices": failed_indices, "reasons": reasons, "text": text}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from optima_core.engine.context import RunContext
 from optima_core.engine.crossvalidation import FoldPlan, train_folds
 from optima_core.engine.stage import Stage, StageResult
+from optima_core.logs import say
 
 #: The label of the training with fixed hyperparameters (its models go to ``<output>/models``).
 FIXED_LABEL = "fixed"
@@ -36,7 +37,7 @@ class FixedStage(Stage):
         )
         folds = context.inputs(crossvalidation)
         what = f"{len(folds)}-fold cross-validation" if crossvalidation else "a single model"
-        print(f"Training fixed hyperparameters ({what}) with up to {context.plan.concurrent_trials} trainings at once")
+        say(f"Training fixed hyperparameters ({what}) with up to {context.plan.concurrent_trials} trainings at once")
         input_vars = previous.input_vars if previous is not None else context.input_vars()
         results = train_folds(context, plan, context.output / "models", input_vars)
         (context.output / "results.txt").write_text(results.text + "\n")

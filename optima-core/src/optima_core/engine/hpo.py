@@ -14,11 +14,12 @@ from typing import Any
 
 from optima_core.engine.context import RunContext
 from optima_core.engine.crossvalidation import FoldResults, selection_fold_plan, train_folds
-from optima_core.engine.errors import no_results_error
+from optima_core.engine.errors import OptimizationFailedError, no_results_error
 from optima_core.engine.stage import Stage, StageResult
 from optima_core.engine.trial import RESUME_CHECKPOINT_INTERVAL_S, TrialSettings, run_trial
+from optima_core.logs import say
 from optima_core.selection import Selection, TrialHistory, best_fit, best_value
-from optima_core.training.loop import TARGET_COLUMN
+from optima_core.training.loop import TARGET_COLUMN, diverged
 
 TARGET = TARGET_COLUMN
 
@@ -48,7 +49,7 @@ def histories(results: Any) -> tuple[list[TrialHistory], list[str]]:
     found, failed = [], []
     for result in results:
         trial_id = str((result.metrics or {}).get("trial_id") or (Path(result.path).name if result.path else "?"))
-        if result.error is not None:
+        if result.error is not None or diverged(result.metrics or {}):
             failed.append(trial_id)
         frame = _checkpointed_history(result)
         if frame is None or (result.metrics_dataframe is not None and len(result.metrics_dataframe) > len(frame)):
@@ -112,7 +113,7 @@ class HpoStage(Stage):
             min_checkpoint_interval_s=RESUME_CHECKPOINT_INTERVAL_S,
             use_gpu=context.plan.gpus_per_trial > 0,
         )
-        print(
+        say(
             f"[{name}] {num_samples} trials, up to {context.plan.concurrent_trials} at once "
             f"({'TPE' if run_config.use_TPESampler else 'random'} sampling{', ASHA pruning' if scheduler else ''})"
         )
@@ -145,8 +146,8 @@ def select_and_crossvalidate(
     run_config = context.run_config
     mode = run_config.monitor_op
     found, failed = histories(results)
-    if not found:
-        raise no_results_error(name, results, folder / "tune")
+    if not found or len(failed) == len(results):
+        raise every_trial_failed_error(name, results, folder / "tune")
     result = StageResult(name, folder, list(input_vars), failed_trials=failed)
     monitor = run_config.monitor_name
     result.best_value = best_value(found, monitor, mode)
@@ -172,11 +173,23 @@ def select_and_crossvalidate(
             and same is not None
             and (same.trial_id, same.epoch) == (selection.trial_id, selection.epoch)
         ):
-            print(f"[{name}] best-fit selects the same trial and epoch as best-value: its models are reused")
+            say(f"[{name}] best-fit selects the same trial and epoch as best-value: its models are reused")
             result.crossvalidation[selection.kind] = result.crossvalidation[same.kind]
             continue
         result.crossvalidation[selection.kind] = crossvalidate_selection(context, result, selection)
     return result
+
+
+def every_trial_failed_error(name: str, results: Any, tune_folder: Path) -> OptimizationFailedError:
+    """The error ending a stage none of whose trials succeeded: how many diverged, or what the others raised."""
+    count = sum(diverged(result.metrics or {}) for result in results)
+    if not count:
+        return no_results_error(name, results, tune_folder)
+    return OptimizationFailedError(
+        f"[{name}] every one of the {len(results)} trials failed, {count} of them because the training diverged "
+        "(the target metric became NaN or infinite): lower the learning rate (or check the inputs' scaling) so "
+        f"that the training stays finite (Tune's logs: {tune_folder})"
+    )
 
 
 def plot_search_overview(context: RunContext, found: list[TrialHistory], folder: Path) -> None:
@@ -207,7 +220,7 @@ def write_selection(result: StageResult, monitor: str) -> None:
     if result.failed_trials:
         lines.append(f"failed trials: {', '.join(result.failed_trials)}")
     text = "\n".join(lines)
-    print(text)
+    say(text)
     (result.folder / "selection.txt").write_text(text + "\n")
     payload = {
         s.kind: {"trial": s.trial_id, "epoch": s.epoch, "value": s.value, "config": s.config}
@@ -220,5 +233,5 @@ def write_selection(result: StageResult, monitor: str) -> None:
 def crossvalidate_selection(context: RunContext, result: StageResult, selection: Selection) -> FoldResults:
     """Cross-validate one selected trial with the reference's epoch and seed rules."""
     plan = selection_fold_plan(context.run_config, selection, selection.kind.replace("-", "_"))
-    print(f"[{result.name}] cross-validating the {selection.kind} trial ({plan.max_epochs} epochs)")
+    say(f"[{result.name}] cross-validating the {selection.kind} trial ({plan.max_epochs} epochs)")
     return train_folds(context, plan, result.folder / "crossvalidation" / plan.label, result.input_vars)

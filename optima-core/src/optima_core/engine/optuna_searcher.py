@@ -7,7 +7,8 @@ is continued from its checkpoint and reported again, which stock ``OptunaSearch`
 ``UpdateFinishedTrialError`` (the whole stage then fails); the second would stay "running" in the study forever.
 
 :class:`ResumableOptunaSearch` ignores reports for trials the study already holds as finished, and on restore marks
-the study's orphaned running trials as failed, so the study file stays truthful for optuna-dashboard.
+the study's orphaned running trials as failed, so the study file stays truthful for optuna-dashboard. A trial that
+raised or diverged (its target became NaN or infinite) is recorded as failed, not as complete with its last value.
 
 Imports Ray and Optuna: import it only where a stage runs.
 """
@@ -20,6 +21,8 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 from ray.tune.search.optuna import OptunaSearch
+
+from optima_core.training.loop import diverged
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +55,10 @@ class ResumableOptunaSearch(OptunaSearch):
         if trial_id not in self._completed_trials and self._already_finished(trial_id):
             # Finished (and told to Optuna) before the kill; the resumed run repeated its last epochs only.
             self._completed_trials.add(trial_id)
+            return
+        if error or (result is not None and diverged(result)):
+            # Stock OptunaSearch tells the last reported value (the worst value, inf) as COMPLETE: a failure it is.
+            super().on_trial_complete(trial_id, result=None, error=True)
             return
         super().on_trial_complete(trial_id, result=result, error=error)
 

@@ -1,25 +1,29 @@
 """Chain the stages of ``optima run`` and pass each result forward.
 
-The orchestrator only sequences: prepare the output folder, start Ray, build the InputHandler, run the stages the
-run-config asks for (:func:`stages_for`) one after the other, each on the result of the one before, shut Ray down.
+The orchestrator only sequences: build the InputHandler and load the inputs (every check of the data runs before
+the output folder and Ray exist, so bad data leave no folder behind; Ray starts first only when a replaced input
+hook may return Ray Datasets), prepare the output folder, start Ray, run the stages the run-config asks for
+(:func:`stages_for`) one after the other, each on the result of the one before, shut Ray down.
 Each stage is a :class:`~optima_core.engine.stage.Stage` in its own module.
 """
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from optima_core.clusters.local import ResourcePlan
 from optima_core.config.loader import RunConfig
-from optima_core.engine.context import RunContext, new_input_handler
+from optima_core.engine.context import RunContext, inputs_need_ray, new_input_handler
 from optima_core.engine.fixed import FixedStage
 from optima_core.engine.hpo import MAIN_HPO_NAME, HpoStage
-from optima_core.engine.output import holding_output_folder, prepare_output_folder
+from optima_core.engine.interruption import interruptible
+from optima_core.engine.output import holding_output_folder, output_folder, prepare_output_folder
 from optima_core.engine.pbt import PbtStage
 from optima_core.engine.ray_session import ray_session
 from optima_core.engine.selection_stage import VariableSelectionStage
 from optima_core.engine.stage import Stage, StageResult
-from optima_core.logs import log_to_file
+from optima_core.logs import log_to_file, say
 from optima_core.plugins.manager import OptimaPluginManager
 from optima_core.training.job import RunReference
 
@@ -45,20 +49,35 @@ def stages_for(run_config: RunConfig) -> list[Stage]:
 def run(
     run_config: RunConfig, manager: OptimaPluginManager, plan: ResourcePlan, options: RunOptions
 ) -> list[StageResult]:
-    """Run every stage ``run_config`` asks for; returns their results in order."""
-    output = prepare_output_folder(run_config, resume=options.resume)
-    log_to_file(output)
-    print(f"Output folder: {output}")
-    reference = RunReference(
-        config_path=str(run_config.path.resolve()) if run_config.path else "",
-        defaults_path=str(run_config.defaults_path.resolve()) if run_config.defaults_path else None,
-    )
+    """Run every stage ``run_config`` asks for; returns their results in order.
+
+    Ctrl-C or SIGTERM ends the run with :class:`~optima_core.engine.interruption.RunInterrupted`, after Ray is shut
+    down and the output folder released; no later stage runs on partial results.
+    """
+    with interruptible():
+        return _run_stages(run_config, manager, plan, options)
+
+
+def _run_stages(
+    run_config: RunConfig, manager: OptimaPluginManager, plan: ResourcePlan, options: RunOptions
+) -> list[StageResult]:
+    output = output_folder(run_config)
+    reference = RunReference.of(run_config)
     input_handler = new_input_handler(manager.hooks, run_config)
     context = RunContext(
         run_config, manager, plan, output, reference, resume=options.resume, input_handler=input_handler
     )
     results: list[StageResult] = []
-    with holding_output_folder(output), ray_session(plan, options.address):
+    with ExitStack() as session:
+        if inputs_need_ray(manager):  # a replaced input hook may return Ray Datasets
+            session.enter_context(ray_session(plan, options.address))
+        write_input_plots = context.load_inputs()
+        prepare_output_folder(run_config, resume=options.resume)
+        session.enter_context(holding_output_folder(output))
+        log_to_file(output)
+        say(f"Output folder: {output}")
+        write_input_plots()
+        session.enter_context(ray_session(plan, options.address))  # the one started above, if any
         for stage in stages_for(run_config):
             results.append(stage.run(context, results[-1] if results else None))
     return results

@@ -22,7 +22,6 @@ import json
 import logging
 import math
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,7 +31,7 @@ from typing import Any
 
 from optima_core import __version__
 from optima_core.config.loader import RunConfig
-from optima_core.config.problems import ConfigError
+from optima_core.config.problems import ConfigError, Problem
 
 MANIFEST = "optima_run.json"
 LOCK_FILE = ".optima.lock"
@@ -72,10 +71,11 @@ def output_folder(run_config: RunConfig) -> Path:
 
 
 def config_fingerprint(run_config: RunConfig) -> str:
+    """SHA-256 of the run-config and defaults texts the run executed (not of the files, which may have changed)."""
     digest = hashlib.sha256()
-    for path in (run_config.path, run_config.defaults_path):
-        if path is not None:
-            digest.update(Path(path).read_bytes())
+    for text in (run_config.text, run_config.defaults_text):
+        if text is not None:
+            digest.update(text.encode())
     return digest.hexdigest()
 
 
@@ -165,14 +165,26 @@ def prepare_output_folder(run_config: RunConfig, *, resume: bool) -> Path:
         )
     if resume and not folder.is_dir():
         raise _folder_error(folder, NOTHING_TO_RESUME)
-    folder.mkdir(parents=True, exist_ok=True)
-    _lock(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _lock(folder)
+    except OSError as error:
+        raise ConfigError(
+            "The run-config",
+            [Problem("output_path", run_config.output_path, "a folder this user can write to", _why(folder, error))],
+        ) from None
     try:
         _claim(folder, run_config, fingerprint, resume=resume)
     except BaseException:
         _release(folder)
         raise
     return folder
+
+
+def _why(folder: Path, error: OSError) -> str:
+    """Why the output folder cannot be created or written, in a few words."""
+    where = f" ({error.filename})" if error.filename and str(error.filename) != str(folder) else ""
+    return f"cannot create or write the output folder {folder}: {error.strerror or error}{where}"
 
 
 def _claim(folder: Path, run_config: RunConfig, fingerprint: str, *, resume: bool) -> None:
@@ -206,10 +218,10 @@ def _claim(folder: Path, run_config: RunConfig, fingerprint: str, *, resume: boo
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     _write_atomically(folder / MANIFEST, json.dumps(manifest, indent=2))
-    if run_config.path is not None:
-        shutil.copyfile(run_config.path, folder / "run_config.py")
-    if run_config.defaults_path is not None:
-        shutil.copyfile(run_config.defaults_path, folder / "defaults_config.py")
+    if run_config.text is not None:  # what the run executed, also when the file changed since
+        (folder / "run_config.py").write_text(run_config.text, encoding="utf-8")
+    if run_config.defaults_text is not None:
+        (folder / "defaults_config.py").write_text(run_config.defaults_text, encoding="utf-8")
     else:
         (folder / "defaults_config.py").unlink(missing_ok=True)  # of an earlier run that stopped at start-up
     _write_atomically(folder / "resolved_config.json", json.dumps(jsonable(run_config.as_dict()), indent=2))

@@ -18,6 +18,7 @@ from optima_core.engine.hpo import TARGET, select_and_crossvalidate
 from optima_core.engine.stage import Stage, StageResult
 from optima_core.engine.trial import SEED_KEY, TrialSettings, run_trial
 from optima_core.errors import OptimaUserError
+from optima_core.logs import say
 from optima_core.training.monitor import pbt_checkpoint_cadence
 
 
@@ -51,7 +52,7 @@ class PbtStage(Stage):
             selection = previous.selection(bool(run_config.use_fit_results_for_PBT))
             if selection is not None:
                 fixed_values = dict(selection.config)
-                print(
+                say(
                     f"[{name}] non-mutatable hyperparameters fixed from the {selection.kind} trial {selection.trial_id}"
                 )
         param_space, mutations = pbt_domains(space, flags, fixed_values)
@@ -81,7 +82,7 @@ class PbtStage(Stage):
         )
         data = context.inputs(False)[0]
         num_samples = int(run_config.num_samples_PBT)
-        print(
+        say(
             f"[{name}] population of {num_samples}, mutating {', '.join(sorted(mutations))}; perturbation every "
             f"{run_config.perturbation_interval} epochs after {run_config.burn_in_period}"
         )

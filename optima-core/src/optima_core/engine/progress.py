@@ -6,12 +6,13 @@ Replaces Tune's periodic tables (Tune runs with ``verbose=0``); Tune's full logs
 from __future__ import annotations
 
 import math
-import sys
 import time
 from typing import Any, TextIO
 
 from ray import tune
 
+from optima_core.logs import say
+from optima_core.training.loop import diverged
 from optima_core.training.monitor import is_better
 
 
@@ -62,7 +63,10 @@ class ProgressPrinter(tune.Callback):
         epochs = result.get("epoch", result.get("training_iteration", "?"))
         epochs = int(epochs) if isinstance(epochs, float) else epochs
         shown = f"{value:.5g}" if isinstance(value, (int, float)) and math.isfinite(value) else str(value)
-        text = f"{self.metric_label} = {shown}"
+        text, verb = f"{self.metric_label} = {shown}", "finished"
+        if diverged(result):
+            self.failed += 1
+            text, verb = "training diverged (the monitored metric became NaN or infinite)", "FAILED"
         if (
             isinstance(value, (int, float))
             and math.isfinite(value)
@@ -71,19 +75,17 @@ class ProgressPrinter(tune.Callback):
             self.best = (float(value), trial.trial_id)
         best = f"best {self.best[0]:.5g} ({self.best[1]})" if self.best else "no valid result yet"
         elapsed = _duration(time.monotonic() - self.start)
-        print(
-            f"[{self.done}/{self.total}] {self.label} {trial.trial_id} finished after {epochs} epochs: {text}; "
+        say(
+            f"[{self.done}/{self.total}] {self.label} {trial.trial_id} {verb} after {epochs} epochs: {text}; "
             f"{best}; elapsed {elapsed}{self._eta()}",
-            file=self.stream or sys.stdout,
-            flush=True,
+            self.stream,
         )
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self.done += 1
         self.failed += 1
         error = getattr(trial, "error_file", None) or ""
-        print(
+        say(
             f"[{self.done}/{self.total}] {self.label} {trial.trial_id} FAILED (details: {error})",
-            file=self.stream or sys.stdout,
-            flush=True,
+            self.stream,
         )

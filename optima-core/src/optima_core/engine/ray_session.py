@@ -8,6 +8,9 @@ SLURM job) is joined with Ray's token authentication (``RAY_AUTH_MODE=token`` an
 ``RAY_AUTH_TOKEN_PATH`` or ``RAY_AUTH_TOKEN``). Each run keeps its temporary files in a private folder
 (``/tmp/optima-ray-<pid>``, mode 0700: Ray makes its own temp folder world-writable), which also holds the
 matplotlib cache of the run unless ``MPLCONFIGDIR`` is set, and removes that folder when the session ends.
+
+``ray.init`` installs a SIGTERM handler of its own in the driver; the run's handling of Ctrl-C and SIGTERM
+(:mod:`optima_core.engine.interruption`) is put back right after it, so a stopped run still shuts Ray down here.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from optima_core.clusters.local import ResourcePlan
+from optima_core.engine.interruption import reclaim_signals
 from optima_core.errors import OptimaUserError
 
 #: Environment every Ray process of a run gets: no usage reporting, quiet TF and Tune.
@@ -150,6 +154,7 @@ def ray_session(plan: ResourcePlan, address: str | None = None) -> Iterator[Any]
                     connect(address)
                 else:
                     start_local(plan, folder, env_vars)
+                reclaim_signals()
                 yield ray
             finally:
                 ray.shutdown()

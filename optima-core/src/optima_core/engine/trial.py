@@ -1,21 +1,20 @@
 """The function Ray Tune runs for every trial: rebuild the run-config and plugins, train, report, export.
 
 Datasets arrive through ``tune.with_parameters`` (stored once in Ray's object store, read zero-copy by every
-trial on the node). The run-config travels as a :class:`~optima_core.training.job.RunReference` and is loaded
-once per worker process.
+trial on the node). The run-config travels as a :class:`~optima_core.training.job.RunReference` (its text as the run
+read it, and the driver's values) and is loaded once per worker process; the file is never read again.
 """
 
 from __future__ import annotations
 
 import csv
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from optima_core.engine.context import new_input_handler
 from optima_core.training.job import RunReference, TrainingJob, load_reference
-from optima_core.training.loop import TrainingResult, train
+from optima_core.training.loop import TrainingResult, diverged, train
 from optima_core.training.metrics import MetricPlan
 from optima_core.training.monitor import MonitorSettings
 
@@ -26,10 +25,6 @@ RESUME_CHECKPOINT_INTERVAL_S = 5.0
 #: Keys of a trial's config that are OPTIMA's bookkeeping, not hyperparameters.
 FOLD_KEY = "optima_fold"
 SEED_KEY = "optima_seed"
-
-
-class TrainingDivergedError(RuntimeError):
-    """The target metric became NaN or infinite: the trial is marked failed, the run goes on."""
 
 
 @dataclass(frozen=True)
@@ -127,13 +122,13 @@ def run_trial(config: dict[str, Any], *, settings: TrialSettings, datasets: Any)
     else:
         result = train(job, backend, report, restore_best_weights=settings.restore_best_weights)
 
+    # A diverged training ends cleanly (no traceback from Ray): its last report carries the verdict, which the
+    # stages and the Optuna searcher read as a failure (optima_core.training.loop.diverged); it exports no model.
+    failed = bool(result.history) and diverged(result.history[-1])
     if settings.export_dir is not None:
         export_dir = Path(settings.export_dir)
         name = f"model_fold{fold}" if fold is not None else "model"
-        backend.export(export_dir / name)
+        if not failed:
+            backend.export(export_dir / name)
         write_history(export_dir / f"{name}_history.csv", result.history)
     backend.close()
-    last = result.history[-1] if result.history else {}
-    target = last.get(job.monitor.monitor_name)
-    if isinstance(target, float) and not math.isfinite(target):
-        raise TrainingDivergedError(f"{job.monitor.monitor_name} became {target} at epoch {result.epochs}")

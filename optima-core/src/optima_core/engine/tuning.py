@@ -5,7 +5,9 @@ in Ray's object store), gives every trial the run's per-trial CPUs and GPUs, lim
 those pending (``--max_pending_trials``), and fits the Tuner. Settings every stage shares: failing trials are not
 retried (the original retried forever), actors are reused between trials, Tune's own console output is off (see
 :mod:`optima_core.engine.progress`), and an interrupted experiment is continued from its folder with
-``Tuner.restore`` when the run is resumed.
+``Tuner.restore`` when the run is resumed. Ctrl-C or SIGTERM during ``fit`` stops the experiment with its state saved
+and raises :class:`~optima_core.engine.interruption.RunInterrupted` (:mod:`optima_core.engine.interruption`): the
+stage never goes on with the trials finished so far.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from optima_core.engine.context import RunContext
+from optima_core.engine.interruption import tune_experiment
 
 #: Ray Tune's TuneController reads the limit on pending trials from this variable when an experiment starts.
 MAX_PENDING_TRIALS_VARIABLE = "TUNE_MAX_PENDING_TRIALS_PG"
@@ -89,5 +92,5 @@ def launch_trials(
             reuse_actors=True, max_concurrent_trials=plan.concurrent_trials, **dict(tune_options or {})
         )
         tuner = tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
-    with _environment({MAX_PENDING_TRIALS_VARIABLE: str(plan.max_pending_trials)}):
+    with _environment({MAX_PENDING_TRIALS_VARIABLE: str(plan.max_pending_trials)}), tune_experiment():
         return tuner.fit()

@@ -33,6 +33,7 @@ import numpy as np
 from optima_core.errors import OptimaUserError
 from optima_core.evaluation.results import Evaluation, ResultsText
 from optima_core.inputs.dataset import EventData
+from optima_core.logs import say
 from optima_core.metrics import weighted_roc_auc
 from optima_core.metrics.predictions import (
     batch_ranges,
@@ -101,7 +102,7 @@ def draw_figures(
     if producer is None:
         if _TOLD.get(id(manager)) is not manager:
             _TOLD[id(manager)] = manager
-            print(
+            say(
                 f"plots skipped: no plot producer '{EVALUATION_PLOT}' is registered ({skip_reason()}); "
                 "evaluation.txt and evaluation.json are written without figures"
             )
@@ -158,7 +159,7 @@ def evaluate(
     evaluation = model.results(labels, native_metrics, weighted_native_metrics, custom_metrics, composite_metrics)
     text = evaluation[0].format(*evaluation[1])
     if print_results:
-        print(text)
+        say(text)
     return evaluation if return_unfilled else text
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from optima_core.evaluation.average import average_results, spread_name, summarise
 from optima_core.evaluation.results import Evaluation, Key, keys_from_template
+from optima_core.logs import say
 
 if TYPE_CHECKING:
     from optima_core.engine.context import RunContext
@@ -114,5 +115,5 @@ def evaluate_models(
     (models_dir / "evaluation.txt").write_text(text + "\n")
     report = evaluation_report(plan, evaluated, use_median)
     (models_dir / "evaluation.json").write_text(json.dumps(report, indent=2, default=repr) + "\n")
-    print(f"[{plan.label}] evaluation: {models_dir / 'evaluation.txt'} and evaluation.json")
+    say(f"[{plan.label}] evaluation: {models_dir / 'evaluation.txt'} and evaluation.json")
     return text

@@ -10,6 +10,7 @@ Modules, one job each:
 * :mod:`~optima_core.inputs.checks` -- the bad-data checks, each raising one :class:`InputDataError`.
 * :mod:`~optima_core.inputs.splitting` -- the built-in ``get_training_data``: random, event-number and k-fold splits.
 * :mod:`~optima_core.inputs.pipeline` -- the built-in ``get_experiment_inputs`` (load, check, plot, split).
+* :mod:`~optima_core.inputs.output_writes` -- the input plots, held until the run's output folder exists.
 * :mod:`~optima_core.inputs.store` -- what input hooks return (Ray Dataset, column dict) converted to EventData.
 * :mod:`~optima_core.inputs.memory` -- hand freed buffers back to the OS between the memory-heavy steps.
 * :mod:`~optima_core.inputs.settings` -- run-config values with the built-in defaults as fallback.

@@ -10,6 +10,8 @@ them is used:
    scaling-domain check against ``input_handler.get_nonlinear_scaling()``.
 3. ``plot_input_data(run_config, dataset, outdir=<output_dir>/inputs, input_vars_list)`` when
    ``produce_inputs_plots`` is true and an ``output_dir`` is given (nothing happens if no plugin draws plots).
+   ``optima run`` calls this before the output folder exists; the plots are then drawn once it does
+   (:mod:`optima_core.inputs.output_writes`).
 4. ``get_training_data(dataset, splitting_cond, do_kfold=inputs_for_crossvalidation, shuffle=True,
    fixed_test_dataset)`` with the condition :func:`splitting_condition` builds from the run-config; the result's
    datasets are converted to EventData.
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from optima_core.inputs import checks
 from optima_core.inputs.errors import data_error
+from optima_core.inputs.output_writes import write_to_output
 from optima_core.inputs.settings import setting
 from optima_core.inputs.splitting import EventNumberCondition, EventNumberSplit, RandomSplit, describe_split
 from optima_core.inputs.store import as_event_data, convert_split, is_ray_dataset
@@ -89,11 +92,16 @@ def prepare_experiment_inputs(
 
     if setting(run_config, "produce_inputs_plots") and output_dir is not None:
         outdir = Path(output_dir) / INPUT_PLOTS_FOLDER
-        handled = hooks.plot_input_data(
-            run_config=run_config, dataset=data, outdir=outdir, input_vars_list=input_handler.get_vars()
-        )
-        if handled is None and not disable_printing:
-            log.info("no plugin draws input plots (install optima-plots); skipped")
+        variables_to_plot = input_handler.get_vars()
+
+        def plot() -> None:
+            handled = hooks.plot_input_data(
+                run_config=run_config, dataset=data, outdir=outdir, input_vars_list=variables_to_plot
+            )
+            if handled is None and not disable_printing:
+                log.info("no plugin draws input plots (install optima-plots); skipped")
+
+        write_to_output(plot)
 
     use_test = setting(run_config, "use_testing_dataset")
     split = hooks.get_training_data(

@@ -165,6 +165,7 @@ class BackendDescriptor(Descriptor):
     """A training backend, selected by the run-config's ``model_type``, and the facts the core needs about it.
 
     * ``requires``: import names of the frameworks it needs; ``optima check`` reports their installed versions.
+    * ``install_hint``: how to install the frameworks when one is missing (shown by ``optima check``).
     * ``required_hooks``: hooks that some plugin or the run-config must implement for the backend to train.
     * ``model_hooks``: run-config hooks that replace the built-in model. When the run-config defines any of them,
       the built-in facts below no longer apply.
@@ -178,6 +179,7 @@ class BackendDescriptor(Descriptor):
     """
 
     requires: tuple[str, ...] = ()
+    install_hint: str = ""
     required_hooks: tuple[str, ...] = ()
     model_hooks: tuple[str, ...] = ()
     mutatable: tuple[str, ...] = ()

@@ -10,17 +10,23 @@ third-party plugins alike. Two details make this more than ``pm.register(module)
   whose signature is the hookspec's, and which calls the user's function with the arguments it accepts.
 * Only objects *defined in* the run-config count. A name merely imported into it (``from torch.utils.data import
   DataLoader``) is not a hook implementation and is reported by ``optima check`` as ignored.
+
+An exception a run-config function raises (``get_inputs`` cannot open its file) is the user's to fix: it is
+re-raised as :class:`~optima_core.errors.UserCodeError` naming the hook, the exception and the run-config's
+file:line, so the CLI shows one line instead of a traceback through pluggy.
 """
 
 from __future__ import annotations
 
 import inspect
+import traceback
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from optima_core import hookspecs
+from optima_core.errors import OptimaUserError, UserCodeError
 from optima_core.hookspecs import hookimpl
 
 #: Hooks that are given by a class (the run-config defines a class of that name).
@@ -167,6 +173,7 @@ def build_run_config_plugin(module: types.ModuleType) -> RunConfigHooks:
             if call is None:
                 problems.append(HookDefinitionProblem(name, f"function '{name}' cannot serve as the hook: {error}"))
                 continue
+            call = _reporting_errors(name, call, module)
             if name in SIDE_EFFECT_HOOKS:
                 call = _handled_on_none(call)
             setattr(plugin, name, _adapter(name, call))
@@ -180,3 +187,28 @@ def _handled_on_none(call: Callable[[dict[str, Any]], Any]) -> Callable[[dict[st
         return True if result is None else result
 
     return handled
+
+
+def _reporting_errors(
+    name: str, call: Callable[[dict[str, Any]], Any], module: types.ModuleType
+) -> Callable[[dict[str, Any]], Any]:
+    """``call``, re-raising what the user's function raises as a :class:`UserCodeError` (OPTIMA's errors pass)."""
+
+    def reporting(arguments: dict[str, Any]) -> Any:
+        try:
+            return call(arguments)
+        except OptimaUserError:
+            raise
+        except Exception as error:
+            raise UserCodeError(
+                f"run-config hook '{name}' raised {type(error).__name__}: {error} ({_user_line(error, module)})"
+            ) from error
+
+    return reporting
+
+
+def _user_line(error: BaseException, module: types.ModuleType) -> str:
+    """``file:line`` of the deepest frame of ``error`` in the run-config file (its path when no frame is in it)."""
+    path = getattr(module, "__file__", None) or module.__name__
+    lines = [frame.lineno for frame in traceback.extract_tb(error.__traceback__) if frame.filename == path]
+    return f"{path}:{lines[-1]}" if lines else str(path)

@@ -1,56 +1,92 @@
 """What one training needs, and how a Ray worker rebuilds the run-config and plugins it runs with.
 
 Run-configs are user code (functions, classes, metric objects), which do not always pickle. Workers therefore
-receive a small, picklable :class:`RunReference` (the files and a few overrides) and load the run-config and the
-plugin manager themselves, once per worker process (actors are reused between trials).
+receive a small, picklable :class:`RunReference` and load the run-config and the plugin manager themselves, once
+per worker process (actors are reused between trials).
+
+A worker runs exactly what the run started with, never the live file: the reference carries the text of the
+run-config (and defaults file) as the driver executed it, and the driver's plain values (numbers, strings,
+containers of them), which replace those the text defines; so a value changed from Python (``run_config.max_epochs
+= 3``, or ``run_config.search_space["units"] = 16``) reaches the trials too. Other values (metric objects, functions)
+come from executing the text, unless they were set from Python: then they travel as they are, and must pickle.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from optima_core.config.loader import RunConfig
+from optima_core.config.loader import SET_IN_PYTHON, RunConfig
 from optima_core.plugins.hooks import Hooks
 from optima_core.training.metrics import MetricPlan
 from optima_core.training.monitor import MonitorSettings
 
+_PLAIN = (str, int, float, bool, bytes, type(None))
+
+
+def _is_plain(value: Any) -> bool:
+    """Whether ``value`` is data that pickles anywhere: scalars and lists, tuples, sets and dicts of them."""
+    if isinstance(value, _PLAIN):
+        return True
+    if isinstance(value, dict):
+        return all(_is_plain(k) and _is_plain(v) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return all(_is_plain(v) for v in value)
+    return False
+
 
 @dataclass(frozen=True)
 class RunReference:
-    """Enough to rebuild the run-config and the plugin manager in another process."""
+    """Enough to rebuild, in another process, the run-config and plugin manager as the run started them."""
 
     config_path: str
+    config_text: str
     defaults_path: str | None = None
-    overrides: tuple[tuple[str, Any], ...] = ()
-    working_directory: str = field(default_factory=os.getcwd)
+    defaults_text: str | None = None
+    values: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, run_config: RunConfig) -> RunReference:
+        """The reference of a run-config: its texts, and its values as they are now (see the module).
+
+        A run-config built in Python (no file) travels as its plain values only.
+        """
+        values = {
+            name: value
+            for name, value in run_config.as_dict().items()
+            if _is_plain(value) or run_config.sources.get(name) == SET_IN_PYTHON
+        }
+        return cls(
+            config_path=str(run_config.path.resolve()) if run_config.path else "",
+            config_text=run_config.text or "",
+            defaults_path=str(run_config.defaults_path.resolve()) if run_config.defaults_path else None,
+            defaults_text=run_config.defaults_text,
+            values=tuple(values.items()),
+        )
 
 
 @functools.lru_cache(maxsize=4)
-def _load(config_path: str, defaults_path: str | None, mtime: float) -> tuple[RunConfig, Any]:
+def _load(
+    config_path: str, config_text: str, defaults_path: str | None, defaults_text: str | None
+) -> tuple[RunConfig, Any]:
     from optima_core.config.loader import load_run_config
     from optima_core.plugins.manager import create_plugin_manager
 
-    run_config = load_run_config(config_path, defaults_path)
+    run_config = load_run_config(config_path, defaults_path, text=config_text, defaults_text=defaults_text)
     manager = create_plugin_manager(run_config_module=run_config.module)
     return run_config, manager
 
 
 def load_reference(reference: RunReference) -> tuple[RunConfig, Any]:
-    """The run-config (with overrides applied) and plugin manager of ``reference``; cached per process."""
-    path = Path(reference.config_path)
-    if not path.is_absolute():
-        path = Path(reference.working_directory) / path
-    defaults = reference.defaults_path
-    if defaults and not Path(defaults).is_absolute():
-        defaults = str(Path(reference.working_directory) / defaults)
-    run_config, manager = _load(str(path), defaults, path.stat().st_mtime)
-    if reference.overrides:  # a copy: the cached run-config is shared by every trial of this worker
-        run_config = run_config.with_overrides(dict(reference.overrides))
+    """The run-config (with the driver's values applied) and plugin manager of ``reference``; cached per process."""
+    run_config, manager = _load(
+        reference.config_path, reference.config_text, reference.defaults_path, reference.defaults_text
+    )
+    if reference.values:  # a copy: the cached run-config is shared by every trial of this worker
+        run_config = run_config.with_overrides(dict(reference.values))
     return run_config, manager
 
 

@@ -11,7 +11,7 @@ import json
 import math
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,8 @@ STATE_FILE = "optima_state.json"
 #: Columns every reported epoch carries: the monitored value and whether the epoch passes every condition.
 TARGET_COLUMN = "optima_target"
 VALID_COLUMN = "optima_valid"
+#: True in the row of the epoch whose target became NaN or infinite: the training stopped there and failed.
+DIVERGED_COLUMN = "optima_diverged"
 
 #: ``report(metrics, checkpoint_dir_or_None)``
 Reporter = Callable[[dict[str, Any], "Path | None"], None]
@@ -62,6 +64,11 @@ def load_state(directory: Path) -> dict[str, Any]:
             if value in ("inf", "-inf", "nan"):
                 row[key] = float(value)
     return state
+
+
+def diverged(row: Mapping[str, Any]) -> bool:
+    """Whether the training whose last reported epoch is ``row`` stopped because its target became NaN or inf."""
+    return row.get(DIVERGED_COLUMN) in (True,)  # True or numpy's True; a missing value (NaN) is not
 
 
 def train(
@@ -106,7 +113,13 @@ def train(
         conditions = job.metrics.overtraining_verdicts(metrics)
         decision = monitor.end_epoch(metrics, overtrained=any(conditions.values()))
         epoch = monitor.state.epoch
-        row = {"epoch": epoch, **metrics, TARGET_COLUMN: decision.target, VALID_COLUMN: decision.valid}
+        row = {
+            "epoch": epoch,
+            **metrics,
+            TARGET_COLUMN: decision.target,
+            VALID_COLUMN: decision.valid,
+            DIVERGED_COLUMN: decision.diverged,
+        }
         history.append(row)
         if decision.improved and restore_best_weights:
             best_weights[:] = [backend.get_weights()]

@@ -63,6 +63,7 @@ class EpochDecision:
     improved: bool  # this epoch is the new best valid epoch
     stop: bool
     reason: str | None = None
+    diverged: bool = False  # the target became NaN or infinite: training stops and the model is a failure
 
 
 def is_better(value: float, reference: float | None, mode: str) -> bool:
@@ -127,7 +128,7 @@ class EpochMonitor:
         elif state.epochs_overtrained >= max(settings.overtraining_patience, 1):
             reason = f"overtraining detected for {state.epochs_overtrained} consecutive epochs"
         state.stop_reason = reason
-        return EpochDecision(self.target_value(), valid, improved, reason is not None, reason)
+        return EpochDecision(self.target_value(), valid, improved, reason is not None, reason, diverged=not finite)
 
     def state_dict(self) -> dict[str, Any]:
         return asdict(self.state)

@@ -18,6 +18,7 @@ import numpy as np
 from optima_core.engine.context import RunContext
 from optima_core.engine.crossvalidation import selection_fold_plan
 from optima_core.engine.errors import OptimizationFailedError
+from optima_core.logs import say
 from optima_core.variable_selection.decision import Estimate, Iteration, SelectionState
 from optima_core.variable_selection.evaluators import normalize_outcome
 from optima_core.variable_selection.metric import resolve_metric
@@ -64,7 +65,7 @@ def start_values(session: SelectionSession, mode: str) -> np.ndarray:
         repeats = int(run_config.num_repeats)
     else:
         return session.baseline()
-    print(f"[variable selection] retraining the start set ({repeats} repeat(s)) for a like-for-like reference")
+    say(f"[variable selection] retraining the start set ({repeats} repeat(s)) for a like-for-like reference")
     outcome = RetrainEvaluator(session).evaluate({"start": list(session.all_vars)}, repeats, "start")
     return outcome.values["start"]
 
@@ -121,7 +122,7 @@ def run_variable_selection(context: RunContext, pre_hpo: StageResult) -> Variabl
         patience=int(run_config.var_opt_patience),
         use_median=use_median,
     )
-    print(
+    say(
         f"[variable selection] {len(all_vars)} variables, evaluator '{mode}', metric '{session.metric.name}' "
         f"({state.op}), criterion '{state.criterion}'; {selection.kind} trial {selection.trial_id}; "
         f"start value {state.start.describe()}"
@@ -139,7 +140,7 @@ def run_variable_selection(context: RunContext, pre_hpo: StageResult) -> Variabl
             vars_remaining=list(state.remaining),
         )
         if not sets:
-            print("[variable selection] no variable sets left to try")
+            say("[variable selection] no variable sets left to try")
             break
         sets = {str(label): list(variables) for label, variables in sets.items()}
         phase = evaluator.phase
@@ -177,12 +178,12 @@ def run_variable_selection(context: RunContext, pre_hpo: StageResult) -> Variabl
                 session.models = list(models)  # later shuffles use the models trained without the dropped variables
                 session.forget_predictors(session.models)
             models_of[tuple(state.remaining)] = list(session.models)
-        print(progress_line(iteration, len(state.remaining)))
+        say(progress_line(iteration, len(state.remaining)))
         if not iteration.accepted and evaluator.on_rejected():
             to_best = bool(run_config.hybrid_revert_to_best_before_switch)
             remaining = state.revert(to_best)
             session.models = models_of.get(tuple(remaining), session.models)
-            print(
+            say(
                 f"[variable selection] switching to '{evaluator.phase}'; reverted to the "
                 f"{'best' if to_best else 'last accepted'} set ({len(remaining)} variables)"
             )
@@ -191,7 +192,7 @@ def run_variable_selection(context: RunContext, pre_hpo: StageResult) -> Variabl
     for it in state.iterations:
         dropped.extend(v for v in it.dropped if v not in selected and v not in dropped)
     write_outputs(folder, state, session.metric.name, use_median, selected, dropped, context.manager.plots())
-    print(
+    say(
         f"[variable selection] selected {len(selected)} of {len(all_vars)} variables: "
         f"{', '.join(name(v) for v in selected)}; dropped: {', '.join(name(v) for v in dropped) or 'none'}"
     )
