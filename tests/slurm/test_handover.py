@@ -78,6 +78,7 @@ def test_a_custom_cluster_file_runs_its_overrides_in_the_job(tmp_path: Path) -> 
     assert rebuilt.site.name == "barnard" and rebuilt.built_in == cluster.built_in  # type: ignore[attr-defined]
     assert type(rebuilt_job).__name__ == "ClusterJob" and rebuilt_job.queue == "short"  # type: ignore[attr-defined]
     assert rebuilt_job.as_dict() == job.as_dict()
+    assert rebuilt.job_class is type(rebuilt_job)  # an override reading self.job_class in the job sees the file's
 
 
 def test_a_cluster_whose_attributes_cannot_travel_is_named(tmp_path: Path) -> None:
@@ -88,3 +89,26 @@ def test_a_cluster_whose_attributes_cannot_travel_is_named(tmp_path: Path) -> No
     assert str(raised.value).startswith("The cluster 'romeo' (optima_slurm.cluster:SLURMCluster) has 1 problem:")
     assert "- attribute lock = <unlocked _thread.lock" in str(raised.value)
     assert "expected a value the job can receive (pickle: cannot pickle '_thread.lock' object)" in str(raised.value)
+
+
+def test_the_job_runs_the_run_config_as_it_was_submitted(tmp_path: Path) -> None:
+    from optima_core.clusters.target import RunRequest
+    from optima_core.config.loader import load_run_config
+    from optima_slurm.job_main import submitted_run_config
+
+    config = tmp_path / "run_config.py"
+    config.write_text("inputs_file = 'events.parquet'\nmax_epochs = 7\n")
+    run_config = load_run_config(config)
+    arguments = dict.fromkeys(
+        ("cpus_per_trial", "gpus_per_trial", "frac_cpus_reserved", "max_pending_trials", "resume", "defaults"),
+    ) | dict(
+        name="opt", workers=1, cpus=2, cpus_per_worker=2, gpus_per_worker=0, min_cpus_per_ray_node=None,
+        fixed_ray_node_size=False, mem_per_cpu=None, runtime="00:10:00", exclude=None, cluster="barnard",
+        cluster_config=None,
+    )  # fmt: skip
+    site = next(p for p in builtin_site_files() if p.stem == "barnard")
+    cluster = SLURMCluster(load_site(site))
+    job = cluster.job_for(RunRequest(run_config, None, config, arguments, report=print))  # type: ignore[arg-type]
+    config.write_text("inputs_file = 'events.parquet'\nmax_epochs = 99\n")  # edited while the job waits
+
+    assert submitted_run_config(job.run_arguments).max_epochs == 7

@@ -160,15 +160,26 @@ def plan_for(resources: dict[str, float], arguments: dict[str, Any]) -> Resource
     return derive_plan(int(resources.get("CPU", 0)), int(resources.get("GPU", 0)), request)
 
 
-def optimize(address: str, ray: Any, arguments: dict[str, Any]) -> None:
+def submitted_run_config(arguments: dict[str, Any]) -> Any:
+    """The run-config as it was when the job was submitted (its text travels in the job file), not the file now."""
     from optima_core.config.loader import load_run_config
+
+    return load_run_config(
+        Path(arguments["config"]),
+        arguments["defaults"],
+        text=arguments.get("config_text"),
+        defaults_text=arguments.get("defaults_text"),
+    )
+
+
+def optimize(address: str, ray: Any, arguments: dict[str, Any]) -> None:
     from optima_core.config.validation import check
     from optima_core.engine.orchestrator import RunOptions, run
     from optima_core.logs import configure_console
     from optima_core.plugins.manager import create_plugin_manager
 
     configure_console(0)  # the job's log shows the INFO lines, as `optima run` does by default
-    run_config = load_run_config(Path(arguments["config"]), arguments["defaults"])
+    run_config = submitted_run_config(arguments)
     manager = create_plugin_manager(run_config_module=run_config.module)
     check(run_config, manager)
     plan = plan_for(ray.cluster_resources(), arguments)

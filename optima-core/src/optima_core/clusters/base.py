@@ -106,6 +106,9 @@ class Cluster(RunTarget):
         }
         run_arguments["config"] = str(request.config_path.resolve())
         run_arguments["defaults"] = str(Path(arguments["defaults"]).resolve()) if arguments["defaults"] else None
+        # The job runs the run-config as it was submitted, not the file as it is when the job starts.
+        run_arguments["config_text"] = request.run_config.text
+        run_arguments["defaults_text"] = request.run_config.defaults_text
         run_arguments["cluster"] = arguments["cluster"]
         run_arguments["cluster_config"] = (
             str(Path(arguments["cluster_config"]).resolve()) if arguments["cluster_config"] else None

@@ -56,6 +56,8 @@ def read_job_file(path: str | Path) -> tuple[Cluster, ClusterJob]:
     cluster: Cluster = object.__new__(cluster_class)  # as pickle does: the state replaces __init__
     cluster.__dict__.update(state)
     job_class = _resolve(spec["job"], loaded, ClusterJob)
+    if job_class is not cluster_class.job_class and issubclass(job_class, cluster_class.job_class):
+        cluster_class.job_class = job_class  # as the submission set it (a cluster-config file's own ClusterJob)
     return cluster, job_class.from_dict(spec["job"]["values"])
 
 
