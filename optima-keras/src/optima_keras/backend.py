@@ -40,7 +40,6 @@ class KerasBackend(TrainingBackend):
     name = "Keras"
     weights_metrics_natively = True
     model_suffix = ".keras"
-    frameworks = ("keras", "tensorflow")
 
     def __init__(self, job: Any) -> None:
         super().__init__(job)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -41,13 +42,17 @@ def is_lightning_run(run_config: Any) -> bool:
 
 @contextlib.contextmanager
 def _quiet_lightning() -> Iterator[None]:
-    """Lightning's INFO lines (accelerators found, tips) left out: one Trainer per split would repeat them."""
+    """Lightning's INFO lines (accelerators found, tips) and its hints about the environment (an ``srun`` on the
+    PATH, deprecations inside Lightning) left out: one Trainer per split would repeat them on the run's console."""
     loggers = [logging.getLogger(name) for name in ("lightning.pytorch", "lightning.fabric")]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.WARNING)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"The `srun` command is available")
+            warnings.filterwarnings("ignore", message=r".*LeafSpec.*is deprecated")
+            yield
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)

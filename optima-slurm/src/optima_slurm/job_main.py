@@ -26,6 +26,7 @@ from typing import Any
 
 from optima_core.clusters.handover import read_job_file
 from optima_core.clusters.local import ResourcePlan, ResourceRequest, derive_plan
+from optima_core.engine.interruption import RunInterrupted
 from optima_slurm.cluster import SLURMCluster
 from optima_slurm.registry import JobRegistry
 
@@ -228,7 +229,15 @@ def main(argv: list[str]) -> int:
         wait_for_nodes(ray, steps, timeout)
         log(f"Ray cluster ready: {len(nodes)} node(s) {', '.join(nodes)}; resources {ray.cluster_resources()}")
         watcher.start()
-        optimize(address, ray, job.run_arguments)
+        try:
+            optimize(address, ray, job.run_arguments)
+        except RunInterrupted as stop:  # the run turns SIGTERM into RunInterrupted once it has saved its state
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            log(
+                f"received {stop.signal_name} (scancel or time limit): the optimization saved what finished "
+                "(continue it with --resume); stopping the Ray nodes"
+            )
+            return stop.exit_code
         log("optimization finished")
         return 0
     except LaunchError as error:
