@@ -26,7 +26,7 @@ search_space = {
     "batch_size": 256,
     "num_layers": 1,
     "units": 8,
-    "learning_rate": {"type": "range", "bounds": [1e-3, 1e-2], "sampling": "log"},
+    "learning_rate": {"type": "range", "bounds": [4e-3, 3e-2], "sampling": "log"},
     "dropout": {"type": "range", "bounds": [0.0, 0.2]},
 }
 """
