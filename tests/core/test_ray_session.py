@@ -127,3 +127,6 @@ def test_joining_a_cluster_needs_its_token(monkeypatch: pytest.MonkeyPatch, tmp_
     (tmp_path / "token").write_text("a" * 64)
     monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(tmp_path / "token"))
     check_cluster_token("10.0.0.1:6379")
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    with pytest.raises(OptimaUserError, match=r"RAY_AUTH_MODE = 'disabled': expected 'token'"):
+        check_cluster_token("10.0.0.1:6379")

@@ -45,7 +45,6 @@ CLUSTER_AUTH_MODE = "token"
 #: Where Ray looks for a token when neither RAY_AUTH_TOKEN nor RAY_AUTH_TOKEN_PATH is set.
 DEFAULT_TOKEN_FILE = Path("~/.ray/auth_token")
 
-logger = logging.getLogger(__name__)
 
 
 def short_temp_dir() -> str:
@@ -69,24 +68,20 @@ def _environment(extra: dict[str, str]) -> Iterator[dict[str, str]]:
 
 
 def check_cluster_token(address: str) -> None:
-    """Joining ``address`` uses token authentication unless ``RAY_AUTH_MODE`` says otherwise: the token must be there."""
+    """Joining ``address`` needs token authentication, and the token must be there; anything else is refused."""
     mode = os.environ.get("RAY_AUTH_MODE", CLUSTER_AUTH_MODE)
     if mode != CLUSTER_AUTH_MODE:
-        logger.warning(
-            "joining the Ray cluster at %s without authentication (RAY_AUTH_MODE=%s): anyone who can reach its "
-            "ports can run code in it; start the cluster with RAY_AUTH_MODE=token instead",
-            address,
-            mode,
+        raise OptimaUserError(
+            f"RAY_AUTH_MODE = {mode!r}: expected {CLUSTER_AUTH_MODE!r}; OPTIMA joins Ray clusters (--address) only "
+            "with token authentication, since anyone who reaches an open cluster's ports can run code in it"
         )
-        return
     token_path = os.environ.get("RAY_AUTH_TOKEN_PATH")
     if token_path and not Path(token_path).is_file():
         raise OptimaUserError(f"RAY_AUTH_TOKEN_PATH = {token_path!r}: expected the token file of the Ray cluster")
     if not (token_path or os.environ.get("RAY_AUTH_TOKEN") or DEFAULT_TOKEN_FILE.expanduser().is_file()):
         raise OptimaUserError(
             f"--address {address}: OPTIMA joins Ray clusters with token authentication, and no token was given; "
-            "set RAY_AUTH_TOKEN_PATH to the token file the cluster was started with (RAY_AUTH_MODE=token), or "
-            "RAY_AUTH_MODE=disabled to join a cluster without authentication"
+            "set RAY_AUTH_TOKEN_PATH to the token file the cluster was started with (RAY_AUTH_MODE=token)"
         )
 
 
