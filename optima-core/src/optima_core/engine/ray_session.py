@@ -46,7 +46,6 @@ CLUSTER_AUTH_MODE = "token"
 DEFAULT_TOKEN_FILE = Path("~/.ray/auth_token")
 
 
-
 def short_temp_dir() -> str:
     """The run's private temp folder; short enough for Ray's Unix sockets below it (107-byte limit)."""
     base = "/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir()
