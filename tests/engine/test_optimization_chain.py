@@ -1,7 +1,9 @@
 """End-to-end tests of ``optima run``'s optimization chain on tiny data (issue 5, "Checked by").
 
-1. The full chain without variable selection (main HPO with TPE + ASHA, PBT, selection, cross-validation,
-   evaluation) on both backends: the folder tree, the Optuna study, the results and plots, reloadable models.
+1. The full chain (variable selection, main HPO with TPE + ASHA, PBT, selection, cross-validation, evaluation) on
+   both backends: the folder tree, the Optuna study, the results and plots, reloadable models, and ``report.html``
+   opened in headless Chromium (every image loads, every link resolves, no console errors, the best trial and the
+   cross-validated test AUC shown).
 2. Kill-and-resume: ``optima run`` is SIGKILLed during the main HPO and continued with ``--resume``; the experiment
    ends with exactly ``num_samples_main`` trials, finished trials are not re-run; the output-folder guard refuses a
    second run without ``--resume`` and a resume with a changed run-config.
@@ -56,7 +58,9 @@ def trial_params(trial_dir: Path) -> dict[str, Any]:
     return dict(json.loads((trial_dir / "params.json").read_text()))
 
 
-def check_crossvalidation(stage: Path, backend: Backend, label: str = "best_value") -> None:
+def check_crossvalidation(
+    stage: Path, backend: Backend, label: str = "best_value", variables: list[str] = VARIABLES
+) -> None:
     """The models of ``label`` exist, reload and predict probabilities; the evaluation averages an AUC."""
     folder = stage / "crossvalidation" / label
     models = sorted(folder.glob(f"model_fold*{backend.suffix}"))
@@ -76,7 +80,7 @@ def check_crossvalidation(stage: Path, backend: Backend, label: str = "best_valu
     assert match, evaluation
     assert 0.8 < float(match.group(1)) <= 1.0, evaluation  # the sample is well separable
 
-    inputs = sample_inputs()
+    inputs = sample_inputs()[:, [VARIABLES.index(v) for v in variables]]
     for path in models:
         predictions = backend.load(path)(inputs)
         assert predictions.shape == (len(inputs), 1)
@@ -84,16 +88,108 @@ def check_crossvalidation(stage: Path, backend: Backend, label: str = "best_valu
         assert float(np.std(predictions)) > 1e-3, "the reloaded model predicts a constant"
 
 
+#: Headless Chromium without anything that reaches the network or keeps state between runs.
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+#: For every link: the href as written, and whether it resolves (an anchor on the page, or an existing file).
+LINKS_JS = """
+return Array.from(document.querySelectorAll('a[href]')).map(a => {
+  const href = a.getAttribute('href');
+  return [href, href.startsWith('#') ? document.getElementById(href.slice(1)) !== null : null, a.href];
+});
+"""
+
+
+def check_report_in_browser(output: Path) -> None:
+    """Open ``report.html`` in headless Chromium: every image loads, every local link resolves, no console error,
+    and the page shows PBT's best-value trial and the cross-validated test AUC of ``evaluation.json``.
+    Skips (after every other check of the calling test passed) when Chromium or chromedriver is not installed."""
+    import tempfile
+    from urllib.parse import unquote, urlparse
+
+    browser, driver_path = shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
+    if not browser or not driver_path:
+        pytest.skip(
+            "report.html not checked in a browser: chromium and chromedriver are not installed (Debian: "
+            "apt-get install chromium chromium-driver); every other check of this test passed"
+        )
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (optima-core[test])")
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    profile = tempfile.mkdtemp(prefix="optima-chromium-")
+    options.add_argument(f"--user-data-dir={profile}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(driver_path))
+    try:
+        driver.get((output / "report.html").as_uri())
+        images = driver.execute_script(
+            "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth]);"
+        )
+        assert len(images) >= 10, images  # input plots, histories, overviews, selection, ROC/output plots
+        assert all(complete and width > 0 for _, complete, width in images), [i for i in images if not i[2]]
+        links = driver.execute_script(LINKS_JS)
+        assert links, "the page has a table of contents"
+        for href, anchor_found, absolute in links:
+            if anchor_found is None:
+                parsed = urlparse(absolute)
+                assert parsed.scheme == "file" and Path(unquote(parsed.path)).exists(), href
+            else:
+                assert anchor_found, f"link {href} points to no element"
+        errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+        assert not errors, errors
+
+        for stage in ("variable_opt_hyperopt", "variable_selection", "main_hyperopt", "PBT"):
+            assert driver.find_element(By.ID, f"stage-{stage}").is_displayed(), stage
+        pbt = output / "PBT"
+        best = json.loads((pbt / "selection.json").read_text())["best-value"]["trial"]
+        shown = driver.find_element(By.ID, "best-value-trial")
+        assert shown.is_displayed() and shown.text == best and shown.get_attribute("data-stage") == "PBT"
+        main_best = json.loads((output / "main_hyperopt" / "selection.json").read_text())["best-value"]["trial"]
+        assert driver.find_element(By.ID, "best-value-trial-main_hyperopt").text == main_best
+        evaluation = json.loads((pbt / "crossvalidation" / "best_value" / "evaluation.json").read_text())
+        auc = evaluation["average"]["test"]["roc_auc"]["value"]
+        element = driver.find_element(By.ID, "cv-test-auc")
+        assert element.is_displayed() and float(element.get_attribute("data-value")) == pytest.approx(auc)
+        assert element.text.startswith(f"{auc:.6g}"), element.text
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
 # -- 1. the full chain -----------------------------------------------------------------------------------------------
 
 
-def test_full_chain_main_hpo_pbt_selection_crossvalidation_evaluation(
+#: The cheapest variable selection: one pre-HPO trial, shuffling only, no re-evaluation, one repeat.
+TINY_SELECTION = {
+    "perform_variable_opt": True,
+    "num_samples_variableOpt": 1,
+    "variable_optimization_mode": "shuffle",
+    "num_repeats": 1,
+    "reevaluate_candidate_to_drop": False,
+    "var_opt_patience": 1,
+}
+
+
+def test_full_chain_selection_main_hpo_pbt_crossvalidation_evaluation_report(
     backend: Backend, write_config: ConfigWriter, optima_run: Callable[..., CliOutcome], tmp_path: Path
 ) -> None:
     import optuna
 
     config = write_config(
         backend.name,
+        **TINY_SELECTION,
         perform_PBT_hyperopt=True,
         num_samples_main=3,
         num_samples_PBT=3,
@@ -103,19 +199,27 @@ def test_full_chain_main_hpo_pbt_selection_crossvalidation_evaluation(
     outcome = optima_run(config)
     assert outcome.exit_code == 0, outcome.describe()
 
-    output = tmp_path / "out" / "main_PBT_e2e"
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["main_PBT_e2e"]
-    for name in ("run_config.py", "resolved_config.json", "optima_run.json"):
+    output = tmp_path / "out" / "varOpt_main_PBT_e2e"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["varOpt_main_PBT_e2e"]
+    for name in ("run_config.py", "resolved_config.json", "optima_run.json", "report.html"):
         assert (output / name).is_file(), name
     assert (output / "run_config.py").read_text() == config.read_text()
     assert json.loads((output / "resolved_config.json").read_text())["model_type"] == backend.name
     assert {path.stem for path in (output / "inputs").glob("*.png")} == set(VARIABLES)
 
+    # variable selection: its pre-HPO, the iterations and the variables it keeps
+    record = json.loads((output / "variable_selection" / "variable_selection.json").read_text())
+    selected_vars = (output / "variable_selection" / "selected_variables.txt").read_text().split()
+    assert selected_vars == record["selected"] and set(selected_vars) <= set(VARIABLES), selected_vars
+    assert record["iterations"] and (output / "variable_opt_hyperopt" / "selection.json").is_file()
+
     # main HPO: 3 Optuna trials, also in the SQLite study
     main = output / "main_hyperopt"
     study = optuna.load_study(study_name="main_hyperopt", storage=f"sqlite:///{main / 'optuna_study.db'}")
     assert len(study.trials) == 3, [t.state for t in study.trials]
-    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials), [t.state for t in study.trials]
+    states = [t.state for t in study.trials]  # trials ASHA stopped are recorded as pruned
+    assert set(states) <= {optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED}, states
+    assert optuna.trial.TrialState.COMPLETE in states, states
     assert len(trial_dirs(main / "tune" / "trials")) == 3
     for name in ("selection.txt", "selection.json", "metric_histories.png", "search_overview.png"):
         assert (main / name).is_file(), name
@@ -123,7 +227,7 @@ def test_full_chain_main_hpo_pbt_selection_crossvalidation_evaluation(
     assert 1 <= selected["epoch"] <= 8 and np.isfinite(selected["value"])
     assert set(selected["config"]) == {"batch_size", "num_layers", "units", "learning_rate", "dropout"}
     assert f"trial {selected['trial']}" in (main / "selection.txt").read_text()
-    check_crossvalidation(main, backend)
+    check_crossvalidation(main, backend, variables=selected_vars)
 
     # PBT: a population of 3, its non-mutatable hyperparameters from the main stage
     pbt = output / "PBT"
@@ -134,7 +238,8 @@ def test_full_chain_main_hpo_pbt_selection_crossvalidation_evaluation(
     assert np.isfinite(pbt_selected["value"])
     for key in ("batch_size", "num_layers", "units"):
         assert pbt_selected["config"][key] == selected["config"][key]
-    check_crossvalidation(pbt, backend)
+    check_crossvalidation(pbt, backend, variables=selected_vars)
+    check_report_in_browser(output)
 
 
 # -- 2. kill and resume ----------------------------------------------------------------------------------------------

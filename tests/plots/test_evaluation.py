@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import struct
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -67,8 +66,7 @@ def test_the_core_requests_the_evaluation_figures_by_name(classes: int, tmp_path
             assert path.read_bytes()[:5] == b"%PDF-"
 
 
-def test_without_a_test_split_and_without_mplhep(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setitem(sys.modules, "mplhep", None)  # import mplhep -> ImportError: plain matplotlib
+def test_without_a_test_split_the_validation_split_is_shown(tmp_path: Path) -> None:
     splits = {name: make_events(n, 2, seed) for name, n, seed in (("train", 300, 1), ("val", 100, 2))}
     data = {name: d for name, (d, _) in splits.items()}
     request_figures(create_plugin_manager(), data, {name: p for name, (_, p) in splits.items()}, LABELS[2], tmp_path)

@@ -85,11 +85,31 @@ def test_parallel_coordinates_of_numeric_categorical_and_missing(
     annotations = {t.get_text() for t in ax.texts}
     assert {"relu", "selu", "swish", "None", "0.0001", "0.1", "1", "2", "3", "4", "16"} <= annotations
     best = [line for line in ax.get_lines() if line.get_label().startswith("best")]
-    assert len(best) == 1 and best[0].get_label() == "best: 0.8"
+    assert len(best) == 1 and best[0].get_label() == "best: 0.8 (trial t2)"
     y = best[0].get_ydata()
     assert y[0] == pytest.approx(1 / 3)  # lr 1e-3 is a third of the way on the log axis from 1e-4 to 1e-1
     assert y[1] == pytest.approx(2 / 3) and y[3] == pytest.approx(-0.08)  # 3 of 1..4 layers; units_4 missing
     drawn.clear()
     plot_search(frame, "val_auc", "min", tmp_path / "search_min")
     best = [line for line in drawn[0].axes[0].get_lines() if line.get_label().startswith("best")]
-    assert best[0].get_label() == "best: 0.69"
+    assert best[0].get_label() == "best: 0.69 (trial t5)"
+
+
+def test_parallel_coordinates_name_the_value_selection_ranks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The core's frame: the metric at each trial's best valid epoch, named so, with that epoch per trial."""
+    drawn = record_figures(monkeypatch)
+    metric = "val_loss at best valid epoch"
+    frame = pd.DataFrame(
+        {
+            "trial_id": ["a", "b", "c"],
+            "learning_rate": [1e-3, 3e-3, 1e-2],
+            "best_epoch": [4, 2, None],
+            metric: [0.42, 0.35, np.nan],
+        }
+    )
+    plot_search(frame, metric, "min", tmp_path / "search")
+    ax = drawn[0].axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["learning_rate"]  # best_epoch is no hyperparameter
+    best = [line for line in ax.get_lines() if line.get_label().startswith("best")]
+    assert [line.get_label() for line in best] == ["best: 0.35 (trial b, epoch 2)"]
+    assert drawn[0].axes[1].get_ylabel() == metric  # the colour bar says which value colours the lines

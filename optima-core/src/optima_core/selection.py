@@ -11,12 +11,17 @@ Two independent selections, as in the reference:
   (``check_overtraining_with_fit``) or on the raw ones.
 
 When no trial can be fitted, best-fit is reported as unavailable (with the reason) instead of failing the run.
+
+A trial's *best epoch* (:func:`best_epoch`) is defined here once: the best finite value of the target metric
+among the epochs that pass every overtraining condition (the first on ties). Best-value selection, the progress
+lines, the search overview and ``trials.json`` all show that value, so they agree. Each selection carries one
+sentence saying why it was picked (``details["reason"]``; best-fit also the fit's numbers, ``details["fit"]``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,24 +53,70 @@ class Selection:
     def describe(self, metric: str) -> str:
         return f"{self.kind}: trial {self.trial_id}, {metric} = {self.value:.6g} at epoch {self.epoch}"
 
+    @property
+    def reason(self) -> str:
+        """One sentence: why this trial and epoch were picked."""
+        return str(self.details.get("reason", ""))
+
+
+def _extreme(mode: str) -> str:
+    return "lowest" if mode == "min" else "highest"
+
+
+def best_epoch(rows: Iterable[tuple[Any, Any, Any]], mode: str) -> tuple[int, float] | None:
+    """A trial's best epoch as selection defines it, from ``(epoch, value, valid)`` rows; ``None`` if none counts.
+
+    The best finite ``value`` among rows whose ``valid`` is true (``None`` counts as valid: nothing was checked);
+    the first such row on ties.
+    """
+    best: tuple[int, float] | None = None
+    for epoch, value, valid in rows:
+        if valid is not None and not bool(valid):
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(number) and is_better(number, best[1] if best else None, mode):
+            best = (int(epoch), number)
+    return best
+
+
+def trial_best_epoch(frame: Any, metric: str, mode: str) -> tuple[int, float] | None:
+    """:func:`best_epoch` of one trial's history (a DataFrame with ``epoch``, ``metric`` and maybe the validity)."""
+    if frame is None or metric not in frame or "epoch" not in frame or len(frame) == 0:
+        return None
+    valid = frame[VALID_COLUMN] if VALID_COLUMN in frame else [None] * len(frame)
+    return best_epoch(zip(frame["epoch"], frame[metric], valid, strict=True), mode)
+
 
 def best_value(trials: Sequence[TrialHistory], metric: str, mode: str) -> Selection | None:
     """The best single epoch over all trials, among epochs that passed the overtraining conditions."""
     best: Selection | None = None
     for trial in trials:
-        frame = trial.frame
-        if frame is None or metric not in frame or len(frame) == 0:
+        found = trial_best_epoch(trial.frame, metric, mode)
+        if found is None:
             continue
-        valid = frame[frame[VALID_COLUMN].astype(bool)] if VALID_COLUMN in frame else frame
-        values = valid[metric].astype(float)
-        values = values[np.isfinite(values)]
-        if values.empty:
-            continue
-        index = values.idxmin() if mode == "min" else values.idxmax()
-        value = float(values.loc[index])
+        epoch, value = found
         if is_better(value, best.value if best else None, mode):
-            best = Selection("best-value", trial.trial_id, trial.config, int(valid.loc[index, "epoch"]), value)
+            best = Selection("best-value", trial.trial_id, trial.config, epoch, value)
+    if best is not None:
+        best.details["reason"] = (
+            f"{_extreme(mode)} {metric} over all epochs of all trials (epochs failing an overtraining condition "
+            f"are not counted): trial {best.trial_id}, epoch {best.epoch}"
+        )
     return best
+
+
+def objective_note(metric: str, optimize_on_best_value: bool, optimizer: str = "Optuna") -> str | None:
+    """Why the optimizer's ranking may differ from best-value's, or ``None`` when both rank the same value."""
+    if optimize_on_best_value:
+        return None
+    return (
+        f"{optimizer} ranks each trial by {metric} at its last valid epoch (optimize_on_best_value = False), "
+        f"while best-value picks the best valid epoch of all trials, so {optimizer}'s best trial may differ "
+        "from the selection by design"
+    )
 
 
 def _condition_inputs(conditions: Sequence[tuple[str, Sequence[str], Callable[..., Any]]]) -> list[str]:
@@ -83,8 +134,8 @@ def fit_trial(
     fit: Callable[..., Any],
     min_r_squared: float,
     check_overtraining_with_fit: bool,
-) -> tuple[int, float] | str:
-    """(best epoch, fitted value) of one trial, or the reason it cannot be fitted."""
+) -> tuple[int, float, dict[str, Any]] | str:
+    """(best epoch, fitted value, the fit's numbers) of one trial, or the reason it cannot be fitted."""
     frame = trial.frame.copy()
     frame["training_iteration"] = frame["epoch"]
     to_fit = [metric] + (
@@ -92,6 +143,7 @@ def fit_trial(
     )
     epochs = frame["epoch"].to_numpy(dtype=float)
     fitted: dict[str, np.ndarray] = {}
+    r_squares: dict[str, float] = {}
     for name in to_fit:
         if name not in frame:
             return f"metric '{name}' was not reported"
@@ -104,6 +156,7 @@ def fit_trial(
         if not math.isfinite(r2) or r2 < min_r_squared:
             return f"fit of '{name}' has R² = {r2:.3g} < fit_min_R_squared = {min_r_squared}"
         fitted[name] = np.asarray(function(epochs), dtype=float)
+        r_squares[name] = float(r2)
     if check_overtraining_with_fit and conditions:
         valid = np.ones(len(epochs), dtype=bool)
         for index in range(len(epochs)):
@@ -117,7 +170,18 @@ def fit_trial(
     if np.all(np.isnan(target)):
         return "no epoch passes the overtraining conditions"
     index = int(np.nanargmin(target) if mode == "min" else np.nanargmax(target))
-    return int(epochs[index]), float(target[index])
+    measured = float(frame[metric].to_numpy(dtype=float)[index])
+    info: dict[str, Any] = {
+        "r_squared": r_squares[metric],
+        "min_r_squared": float(min_r_squared),
+        "epochs_fitted": len(frame),
+        "fitted_value": float(target[index]),
+        "measured_value": measured if math.isfinite(measured) else None,
+        "overtraining_checked_on": "fitted values" if check_overtraining_with_fit and conditions else "raw values",
+    }
+    if len(r_squares) > 1:
+        info["r_squared_per_metric"] = r_squares
+    return int(epochs[index]), float(target[index]), info
 
 
 def best_fit(
@@ -128,9 +192,14 @@ def best_fit(
     fit: Callable[..., Any],
     min_r_squared: float,
     check_overtraining_with_fit: bool,
+    fit_name: str = "fit_function",
 ) -> tuple[Selection | None, dict[str, str]]:
-    """The best fitted trial, and for every skipped trial the reason."""
+    """The best fitted trial, and for every skipped trial the reason.
+
+    ``fit_name`` describes the fit used (which ``fit_function``), for the selection's reason.
+    """
     best: Selection | None = None
+    best_info: dict[str, Any] = {}
     skipped: dict[str, str] = {}
     for trial in trials:
         if trial.frame is None or len(trial.frame) == 0:
@@ -140,7 +209,16 @@ def best_fit(
         if isinstance(outcome, str):
             skipped[trial.trial_id] = outcome
             continue
-        epoch, value = outcome
+        epoch, value, info = outcome
         if is_better(value, best.value if best else None, mode):
             best = Selection("best-fit", trial.trial_id, trial.config, epoch, value)
+            best_info = info
+    if best is not None:
+        fitted = len(trials) - len(skipped)
+        best.details["fit"] = {"function": fit_name, **best_info, "trials_fitted": fitted}
+        best.details["reason"] = (
+            f"{_extreme(mode)} fitted {metric} of the {fitted} trials whose fit ({fit_name}) reached "
+            f"R² >= fit_min_R_squared = {min_r_squared:g}: trial {best.trial_id}, epoch {best.epoch}, "
+            f"R² = {best_info['r_squared']:.3f}"
+        )
     return best, skipped

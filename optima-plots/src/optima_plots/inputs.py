@@ -3,10 +3,11 @@
 For each variable one figure is written as ``<variable>.png`` (100 dpi, about 1100x450 pixels) and
 ``<variable>.pdf``. The left panel shows the raw values; a right panel shows the values after the variable's
 ``log10`` / ``sqrt`` scaling (``scale * x + offset`` first) and is drawn only for such scalings, since a linear
-scaling does not change a histogram's shape. Every class is normalised to unit area so shapes can be compared;
-events are weighted with ``ScaledWeight`` (the original weights, signed) if present, else ``Weight``. Values
-outside the 0.1-99.9 % quantile range are drawn in the edge bins; integer variables with few values get one bin
-per value. Styling: mplhep's ROOT style; matplotlib's object API (no pyplot, no GUI backend).
+scaling does not change a histogram's shape. Every class is normalised to unit area so shapes can be compared, with
+error bars of ``sqrt(sum of w**2)`` per bin (:mod:`optima_plots.binned`); events are weighted with
+``ScaledWeight`` (the original weights, signed) if present, else ``Weight``. Values outside the 0.1-99.9 % quantile
+range are drawn in the edge bins; integer variables with few values get one bin per value. Look and saving are
+:mod:`optima_plots.style`'s, the experiment label (:mod:`optima_plots.labels`) above the panels.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from typing import Any
 
 import numpy as np
 
-DPI = 100
+from optima_plots.binned import binned
+from optima_plots.labels import draw_plot_label
+from optima_plots.style import WIDE_MAX_WIDTH, hep_style, new_figure, save_figure
+
 N_BINS = 40
 MAX_DISCRETE_VALUES = 30
 PANEL_SIZE = (5.5, 4.5)
-#: mplhep's ROOT style, with fonts sized for these small figures.
-STYLE_OVERRIDES = {"font.size": 13, "legend.fontsize": 12, "axes.labelsize": 14}
 
 
 def file_stem(variable: Any) -> str:
@@ -58,13 +60,6 @@ def binning(values: np.ndarray) -> np.ndarray:
     return np.linspace(low, high, N_BINS + 1)
 
 
-def _normalised_histogram(values: np.ndarray, weights: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    clipped = np.clip(values, edges[0], edges[-1])
-    counts, _ = np.histogram(clipped, bins=edges, weights=weights)
-    area = float(np.sum(counts * np.diff(edges)))
-    return counts / area if area != 0 else counts
-
-
 def _draw_panel(ax: Any, values: np.ndarray, classes: np.ndarray, weights: np.ndarray, labels: list[str]) -> None:
     import mplhep
 
@@ -73,13 +68,16 @@ def _draw_panel(ax: Any, values: np.ndarray, classes: np.ndarray, weights: np.nd
         in_class = classes == index
         if not in_class.any():
             continue
-        hist = _normalised_histogram(values[in_class], weights[in_class], edges)
-        mplhep.histplot(hist, edges, ax=ax, label=label, histtype="step", flow=None)
+        hist = binned(values[in_class], weights[in_class], edges, unit_area=True)
+        mplhep.histplot(
+            hist.values, edges, yerr=hist.errors, ax=ax, label=label, histtype="step", color=f"C{index}", flow=None
+        )
     ax.set_ylabel("Weighted density (unit area)")
     ax.legend(loc="best")
 
 
 def class_labels(n_classes: int, labels: Sequence[str] | None) -> list[str]:
+    """``labels``, completed with ``class <i>`` for classes without one."""
     given = list(labels or [])
     return [given[i] if i < len(given) else f"class {i}" for i in range(n_classes)]
 
@@ -92,10 +90,6 @@ def plot_input_distributions(
     labels: Sequence[str] | None = None,
 ) -> list[Path]:
     """Write the figures described in the module docstring into ``outdir``; return the files written."""
-    import matplotlib.style
-    import mplhep
-    from matplotlib.figure import Figure
-
     from optima_core.inputs.store import as_event_data
 
     data = as_event_data(dataset, what="plot_input_data")
@@ -109,17 +103,21 @@ def plot_input_distributions(
         values = np.asarray(data.variable_column(variable), dtype=np.float64)
         scaling = (scalings or {}).get(variable, ("linear", (1.0, 0.0)))
         nonlinear = scaling[0] != "linear"
-        with matplotlib.style.context([mplhep.style.ROOT, STYLE_OVERRIDES]):
-            figure = Figure(figsize=(PANEL_SIZE[0] * (2 if nonlinear else 1), PANEL_SIZE[1]), layout="constrained")
-            axes = figure.subplots(1, 2 if nonlinear else 1, squeeze=False)[0]
+        with hep_style():
+            figure, axes = new_figure(
+                PANEL_SIZE[0] * (2 if nonlinear else 1),
+                PANEL_SIZE[1],
+                max_width=WIDE_MAX_WIDTH,
+                ncols=2 if nonlinear else 1,
+                squeeze=False,
+            )
+            axes = axes[0]
             _draw_panel(axes[0], values, classes, weights, names)
             axes[0].set_xlabel(str(variable))
             if nonlinear:
                 scale_type, (scale, offset) = scaling
                 _draw_panel(axes[1], apply_scaling(values, scaling), classes, weights, names)
                 axes[1].set_xlabel(f"{scale_type}({scale:g} * {variable} + {offset:g})")
-            for suffix in (".png", ".pdf"):
-                path = outdir / f"{file_stem(variable)}{suffix}"
-                figure.savefig(path, dpi=DPI)
-                written.append(path)
+            draw_plot_label(axes[0], axes[-1])
+            written += save_figure(figure, outdir / file_stem(variable))
     return written

@@ -1,10 +1,13 @@
 """OPTIMA plots plugin: hook implementations registered through the `optima` entry point.
 
-Import-light: matplotlib and mplhep are imported only when a figure is drawn.
+Import-light: matplotlib and mplhep are imported only when a figure is drawn. The figures keep the signatures the
+stages call them with; the run-config's ``plot_label`` and ``plot_lumi_text`` reach them through
+:func:`optima_plots.labels.using_plot_label`, set here from the run-config the hooks receive.
 """
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Any
 
 from optima_core.hookspecs import hookimpl
@@ -50,6 +53,11 @@ def optima_register_plots() -> list[PlotDescriptor]:
             "optima_plots.variable_selection:plot_variable_selection",
             "The target metric of the input-variable selection per iteration, each dropped variable named.",
         ),
+        PlotDescriptor(
+            "variable_selection_stability",
+            "optima_plots.variable_selection:plot_variable_stability",
+            "Per variable: how often its removal was judged harmless and the mean paired metric difference.",
+        ),
     ]
 
 
@@ -60,23 +68,38 @@ def plot_input_data(run_config: Any, dataset: Any, outdir: Any, input_vars_list:
     Draws with the figure registered as ``'input_data'`` in the run's plugin manager (by default
     :func:`optima_plots.inputs.plot_input_distributions`; a plugin may replace it, see ``optima_register_plots``).
     Labels come from ``evaluation_class_labels``; the scalings from ``input_scaling`` (via the built-in
-    InputHandler).
+    InputHandler); the experiment label from ``plot_label`` and ``plot_lumi_text``.
     """
     from optima_core.builtin.input_handler import InputHandler
     from optima_core.inputs.settings import setting
     from optima_core.inputs.store import as_event_data
     from optima_core.plugins.active import active_manager
+    from optima_plots.labels import label_from_run_config, using_plot_label
 
     draw = active_manager("optima-plots' plot_input_data").descriptor("plot", "input_data").load()
     data = as_event_data(dataset, input_vars_list, what="plot_input_data")
     variables = list(input_vars_list) if input_vars_list is not None else list(data.variables)
     handler = InputHandler(run_config)
     handler.set_vars(variables)
-    draw(
-        data,
-        outdir,
-        handler.get_vars(),
-        handler.get_nonlinear_scaling(),
-        setting(run_config, "evaluation_class_labels"),
-    )
+    with using_plot_label(label_from_run_config(run_config)):
+        draw(
+            data,
+            outdir,
+            handler.get_vars(),
+            handler.get_nonlinear_scaling(),
+            setting(run_config, "evaluation_class_labels"),
+        )
     return True
+
+
+@hookimpl(wrapper=True)
+def evaluate(run_config: Any) -> Generator[None, Any, Any]:
+    """Wraps whichever implementation evaluates a model (it decides nothing and returns its result unchanged).
+
+    The evaluation figures are drawn inside that call, by the plot producer ``'evaluation'``, whose arguments do not
+    include the run-config; this sets the run-config's ``plot_label`` and ``plot_lumi_text`` for them.
+    """
+    from optima_plots.labels import label_from_run_config, using_plot_label
+
+    with using_plot_label(label_from_run_config(run_config)):
+        return (yield)

@@ -2,7 +2,7 @@
 
 The curve and its area are the core's (:func:`optima_core.metrics.weighted_roc_curve` and ``weighted_roc_auc``:
 events with negative weights left out, tied scores give a diagonal segment), so the AUC in the legend is the value
-the evaluation reports.
+the evaluation reports. The experiment label (:mod:`optima_plots.labels`) is drawn above the axes.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from optima_core.metrics import weighted_roc_auc, weighted_roc_curve
+from optima_plots.labels import draw_plot_label
 from optima_plots.style import hep_style, new_figure, save_figure
 
 NEGATIVE_WEIGHTS_NOTE = "events with negative weights excluded"
@@ -40,4 +41,5 @@ def plot_roc_curves(
         ax.set_xlabel(f"{rest_label[:1].upper()}{rest_label[1:]} efficiency")
         ax.set_ylabel(f"{positive_label} efficiency")
         ax.legend(loc="lower right", title=f"{positive_label} vs. {rest_label}\n({NEGATIVE_WEIGHTS_NOTE})")
+        draw_plot_label(ax)
         return save_figure(figure, path_stem), aucs

@@ -1,6 +1,10 @@
 """Overviews of a hyperparameter search: metric histories of all trials, and parallel coordinates of the trials.
 
 Both write ``<path_stem>.png`` (100 dpi) and ``<path_stem>.pdf`` and return the two paths.
+
+The core hands the parallel-coordinates view one value per trial: the selection metric at the trial's best valid
+epoch (the value trial selection ranks), in a column named after what it is (e.g. ``val_loss at best valid epoch``),
+with the epoch in ``best_epoch``; the colour bar and the legend repeat that name.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ import numpy as np
 from optima_plots.style import hep_style, new_figure, save_figure
 
 #: Columns of a search frame that are not hyperparameters.
-NON_HYPERPARAMETER_COLUMNS = frozenset({"trial_id", "trial", "id", "status", "epoch", "training_iteration"})
+NON_HYPERPARAMETER_COLUMNS = frozenset(
+    {"trial_id", "trial", "id", "status", "epoch", "best_epoch", "training_iteration"}
+)
 MISSING_LABEL = "None"
 
 
@@ -101,6 +107,18 @@ def _axis_positions(column: Any) -> tuple[np.ndarray, list[float], list[str], bo
     return positions, ticks, labels, logarithmic
 
 
+def _best_origin(frame: Any, row: int) -> str:
+    """`` (trial t, epoch e)`` for the legend, from the frame's ``trial_id`` and ``best_epoch`` columns if present."""
+    parts = []
+    if "trial_id" in frame:
+        parts.append(f"trial {frame['trial_id'].iloc[row]}")
+    if "best_epoch" in frame and frame["best_epoch"].iloc[row] is not None:
+        epoch = frame["best_epoch"].iloc[row]
+        if not (isinstance(epoch, float) and np.isnan(epoch)):
+            parts.append(f"epoch {int(epoch)}")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def plot_search(
     frame: Any,
     metric: str,
@@ -113,7 +131,8 @@ def plot_search(
     ``frame`` is a pandas DataFrame with one row per trial. Numeric hyperparameters are scaled to their range
     (logarithmically when positive and spanning more than a factor 100), categorical ones are spread evenly;
     missing values (hierarchical search spaces) sit below the axis at ``None``. The best trial (``mode``) is drawn
-    thick, in black. ``hyperparameters`` defaults to every column except ``metric`` and bookkeeping columns.
+    thick, in black; its legend names it (``trial_id``) and its epoch (``best_epoch``) where the frame has them.
+    ``hyperparameters`` defaults to every column except ``metric`` and bookkeeping columns.
     """
     if mode not in ("min", "max"):
         raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
@@ -138,7 +157,8 @@ def plot_search(
             ax.plot(x, lines[index], color=color, alpha=0.8, linewidth=1.0)
         best = _best_first(metric_values, mode)[0]
         if np.isfinite(metric_values[best]):
-            ax.plot(x, lines[best], color="black", linewidth=2.5, label=f"best: {metric_values[best]:.4g}", zorder=4)
+            label = f"best: {metric_values[best]:.4g}{_best_origin(frame, int(best))}"
+            ax.plot(x, lines[best], color="black", linewidth=2.5, label=label, zorder=4)
             ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
         for position, (_, ticks, labels, _) in zip(x, axes_data, strict=True):
             ax.axvline(position, color="black", linewidth=0.8)

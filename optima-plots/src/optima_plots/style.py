@@ -1,8 +1,11 @@
-"""Shared figure conventions of the evaluation and search plots: HEP style, sizes, saving as PNG + PDF.
+"""Shared figure conventions of every OPTIMA figure: HEP style, colours and markers, sizes, saving as PNG + PDF.
 
 mplhep's ROOT style is used when mplhep is installed, plain matplotlib otherwise. Figures are built with
 matplotlib's object API (``matplotlib.figure.Figure``: no pyplot, no GUI backend; PNGs are rendered by Agg).
-Every figure is at most 8 x 6 inches and written at 100 dpi, so a PNG is at most 800 x 600 pixels.
+Every figure is written twice: a PNG at 100 dpi (for the report and a quick look) and a PDF (vector, for papers).
+A figure is at most 8 x 6 inches (PNG at most 800 x 600 pixels); figures of side-by-side panels may be up to
+:data:`WIDE_MAX_WIDTH` inches wide. Classes are coloured ``C0``, ``C1``, ... in label order; splits of the data
+are told apart by :data:`SPLIT_MARKERS`. The experiment label above physics plots is :mod:`optima_plots.labels`'.
 """
 
 from __future__ import annotations
@@ -14,6 +17,12 @@ from typing import Any
 
 DPI = 100
 MAX_SIZE = (8.0, 6.0)
+#: The widest a figure of side-by-side panels (input variables before and after scaling) may be.
+WIDE_MAX_WIDTH = 11.0
+#: Suffixes written by :func:`save_figure`: PNG for the report, PDF for papers.
+FORMATS = (".png", ".pdf")
+#: Marker per split (training, validation, testing) where splits are drawn as points.
+SPLIT_MARKERS = ("o", "s", "^")
 STYLE_OVERRIDES = {"font.size": 12, "legend.fontsize": 10, "axes.labelsize": 13}
 
 
@@ -33,11 +42,16 @@ def hep_style() -> Iterator[None]:
         yield
 
 
-def new_figure(width: float, height: float, **subplot_kwargs: Any) -> tuple[Any, Any]:
-    """A constrained-layout figure (size capped at :data:`MAX_SIZE`) and its ``subplots(**subplot_kwargs)``."""
+def new_figure(
+    width: float, height: float, *, max_width: float = MAX_SIZE[0], **subplot_kwargs: Any
+) -> tuple[Any, Any]:
+    """A constrained-layout figure (size capped at ``max_width`` x :data:`MAX_SIZE`'s height) and its subplots.
+
+    ``subplot_kwargs`` go to ``Figure.subplots``.
+    """
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(min(width, MAX_SIZE[0]), min(height, MAX_SIZE[1])), layout="constrained")
+    figure = Figure(figsize=(min(width, max_width), min(height, MAX_SIZE[1])), layout="constrained")
     return figure, figure.subplots(**subplot_kwargs)
 
 
@@ -46,7 +60,7 @@ def save_figure(figure: Any, path_stem: str | Path) -> list[Path]:
     stem = Path(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     written = []
-    for suffix in (".png", ".pdf"):
+    for suffix in FORMATS:
         path = stem.with_name(stem.name + suffix)
         figure.savefig(path, dpi=DPI)
         written.append(path)

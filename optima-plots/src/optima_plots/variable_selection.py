@@ -1,4 +1,4 @@
-"""The course of an input-variable selection: the target metric against the iteration, each dropped variable named."""
+"""Input-variable selection figures: the metric against the iteration, and the stability of each variable's decision."""
 
 from __future__ import annotations
 
@@ -51,4 +51,54 @@ def plot_variable_selection(
         ax.set_xticks(numbers)
         ax.margins(x=0.1, y=0.25)
         ax.legend(loc="best", fontsize=8)
+        return save_figure(figure, path_stem)
+
+
+def plot_variable_stability(
+    stability: dict[str, dict[str, Any]], metric: str, op: str, path_stem: str | Path
+) -> list[Path]:
+    """Per variable: the fraction of evaluations in which its removal was judged harmless, and the mean paired
+    difference (metric without the variable minus reference) ± its uncertainty.
+
+    ``stability``: the ``"stability"`` record of ``variable_selection.json``
+    (:mod:`optima_core.variable_selection.stability`); ``op``: ``'min'`` or ``'max'`` (which side of zero is worse).
+    Dropped variables are drawn grey, kept ones blue; a variable whose decision flips between folds is hatched and
+    marked "flips". Writes PNG and PDF (``<path_stem>.png``, ``.pdf``).
+    """
+    if op not in ("min", "max"):
+        raise ValueError(f"op must be 'min' or 'max', got {op!r}")
+    if not stability:
+        raise ValueError("stability is empty: no variable was evaluated")
+    order = sorted(stability, key=lambda v: (stability[v]["fraction"], v), reverse=True)
+    rows = list(range(len(order)))
+    colours = ["0.6" if stability[v]["dropped"] else "C0" for v in order]
+    with hep_style():
+        figure, (left, right) = new_figure(8.0, min(1.5 + 0.4 * len(order), 6.0), ncols=2, sharey=True)
+        fractions = [float(stability[v]["fraction"]) for v in order]
+        bars = left.barh(rows, fractions, color=colours, edgecolor="black", linewidth=0.6)
+        for bar, variable in zip(bars, order, strict=True):
+            entry = stability[variable]
+            if entry["flips"]:
+                bar.set_hatch("//")
+            label = f"{entry['removable']}/{entry['evaluations']}" + (" flips" if entry["flips"] else "")
+            inside = bar.get_width() > 0.75
+            x = bar.get_width() - 0.02 if inside else bar.get_width() + 0.02
+            y = bar.get_y() + bar.get_height() / 2
+            left.annotate(label, (x, y), va="center", ha="right" if inside else "left", fontsize=8)
+        left.set_xlim(0.0, 1.0)
+        left.set_yticks(rows, order, fontsize=9)
+        left.invert_yaxis()
+        left.set_xlabel("removal harmless (fraction of evaluations)", fontsize=10)
+        for ax in (left, right):
+            ax.tick_params(axis="y", which="minor", left=False, right=False)
+        means = [float(stability[v]["mean_difference"]) for v in order]
+        errors = [float(stability[v]["uncertainty"]) for v in order]
+        for row, mean, error, colour in zip(rows, means, errors, colours, strict=True):
+            right.errorbar(mean, row, xerr=error, fmt="o", color=colour, capsize=3, markersize=5)
+        right.axvline(0.0, color="black", linewidth=0.8, linestyle="--")
+        worse = "positive" if op == "min" else "negative"
+        right.set_xlabel(f"{metric} without - reference ({worse} = worse)", fontsize=10)
+        left.plot([], [], "s", color="C0", label="kept")
+        left.plot([], [], "s", color="0.6", label="dropped")
+        left.legend(loc="lower right", fontsize=8)
         return save_figure(figure, path_stem)

@@ -45,9 +45,17 @@ def write_dataset(path: Path, n_per_class: int = 3000, seed: int = 7) -> Path:
     return path
 
 
-def write_run_config(tmp_path: Path, mode: str, extra: str = "", model_type: str = "Lightning") -> Path:
+def write_run_config(
+    tmp_path: Path,
+    mode: str,
+    extra: str = "",
+    model_type: str = "Lightning",
+    n_per_class: int = 3000,
+    max_epochs: int = 8,
+    batch_size: int = 128,
+) -> Path:
     """A run-config (built-in MLP of ``model_type``): pre-HPO with 2 trials of a small MLP, 3 folds, few epochs; selection per ``mode``."""
-    data = write_dataset(tmp_path / "truth.parquet")
+    data = write_dataset(tmp_path / "truth.parquet", n_per_class)
     source = f"""
     perform_variable_opt = True
     perform_main_hyperopt = False
@@ -60,13 +68,13 @@ def write_run_config(tmp_path: Path, mode: str, extra: str = "", model_type: str
     validation_fraction = 0.34
     output_path = {str(tmp_path / "out")!r}
     output_name = "vs"
-    max_epochs = 8
+    max_epochs = {max_epochs}
     early_stopping_patience = 3
-    ASHA_grace_period = 4
+    ASHA_grace_period = {min(4, max_epochs)}
     num_samples_variableOpt = 2
     random_seed = 11
     search_space = {{
-        "batch_size": 128,
+        "batch_size": {batch_size},
         "num_layers": 2,
         "units": 32,
         "learning_rate": {{"type": "range", "bounds": [3e-3, 6e-3], "sampling": "log"}},

@@ -13,12 +13,24 @@ from pathlib import Path
 from typing import Any
 
 from optima_core.engine.context import RunContext
-from optima_core.engine.crossvalidation import FoldResults, selection_fold_plan, train_folds
+from optima_core.engine.crossvalidation import (
+    FoldPlan,
+    crossvalidate_plans,
+    selection_fold_plan,
+)
 from optima_core.engine.errors import OptimizationFailedError, no_results_error
 from optima_core.engine.stage import Stage, StageResult
 from optima_core.engine.trial import RESUME_CHECKPOINT_INTERVAL_S, TrialSettings, run_trial
+from optima_core.engine.trial_records import (
+    STUDY_FILE,
+    fit_description,
+    record_trials,
+    search_overview_rows,
+    selection_entry,
+    value_column,
+)
 from optima_core.logs import say
-from optima_core.selection import Selection, TrialHistory, best_fit, best_value
+from optima_core.selection import TrialHistory, best_fit, best_value, objective_note
 from optima_core.training.loop import TARGET_COLUMN, diverged
 
 TARGET = TARGET_COLUMN
@@ -96,6 +108,7 @@ class HpoStage(Stage):
             ),
             study_name=name,
             storage=optuna.storages.RDBStorage(f"sqlite:///{folder / 'optuna_study.db'}"),
+            pruning_max_t=int(run_config.ASHA_max_t) if run_config.use_ASHAScheduler else None,
         )
         scheduler = None
         if run_config.use_ASHAScheduler:
@@ -117,7 +130,7 @@ class HpoStage(Stage):
             f"[{name}] {num_samples} trials, up to {context.plan.concurrent_trials} at once "
             f"({'TPE' if run_config.use_TPESampler else 'random'} sampling{', ASHA pruning' if scheduler else ''})"
         )
-        value = "best" if run_config.optimize_on_best_value else "last"
+        trials_done = context.phases.clock("hpo", name)
         results = launch_trials(
             context,
             run_trial,
@@ -125,9 +138,7 @@ class HpoStage(Stage):
             name="trials",
             storage=folder / "tune",
             param_space={},
-            progress=ProgressPrinter(
-                num_samples, TARGET, mode, metric_label=f"{run_config.monitor_name} ({value} valid)"
-            ),
+            progress=ProgressPrinter(num_samples, run_config.monitor_name, mode, at_best_epoch=True),
             tune_options={
                 "metric": TARGET,
                 "mode": mode,
@@ -136,6 +147,7 @@ class HpoStage(Stage):
                 "num_samples": num_samples,
             },
         )
+        trials_done()
         return select_and_crossvalidate(context, results, name, folder, input_vars)
 
 
@@ -145,6 +157,7 @@ def select_and_crossvalidate(
     """Best-value and best-fit selection of a finished stage, its plots, and the cross-validation of both."""
     run_config = context.run_config
     mode = run_config.monitor_op
+    selection_done = context.phases.clock("selection", name)
     found, failed = histories(results)
     if not found or len(failed) == len(results):
         raise every_trial_failed_error(name, results, folder / "tune")
@@ -161,9 +174,15 @@ def select_and_crossvalidate(
         ),
         run_config.fit_min_R_squared,
         run_config.check_overtraining_with_fit,
+        fit_name=fit_description(context.manager),
     )
-    write_selection(result, monitor)
+    optimizer = "Optuna" if (folder / STUDY_FILE).exists() else "Population Based Training"
+    write_selection(result, monitor, objective_note(monitor, bool(run_config.optimize_on_best_value), optimizer))
+    record_trials(folder, name, results, found, monitor, mode, [result.best_value, result.best_fit])
+    context.finish_input_plots()
     plot_search_overview(context, found, folder)
+    selection_done()
+    plans: dict[str, FoldPlan] = {}
     for selection in (result.best_value, result.best_fit):
         if selection is None:
             continue
@@ -174,9 +193,15 @@ def select_and_crossvalidate(
             and (same.trial_id, same.epoch) == (selection.trial_id, selection.epoch)
         ):
             say(f"[{name}] best-fit selects the same trial and epoch as best-value: its models are reused")
-            result.crossvalidation[selection.kind] = result.crossvalidation[same.kind]
             continue
-        result.crossvalidation[selection.kind] = crossvalidate_selection(context, result, selection)
+        plans[selection.kind] = selection_fold_plan(run_config, selection, selection.kind.replace("-", "_"))
+    # one training serves both selections when they differ only in the epoch (crossvalidation.shared_groups)
+    result.crossvalidation.update(
+        crossvalidate_plans(context, plans, result.folder / "crossvalidation", result.input_vars, name)
+    )
+    value, fit = result.best_value, result.best_fit
+    if fit is not None and value is not None and fit.kind not in result.crossvalidation:
+        result.crossvalidation[fit.kind] = result.crossvalidation[value.kind]  # the same trial and epoch: reused
     return result
 
 
@@ -204,34 +229,30 @@ def plot_search_overview(context: RunContext, found: list[TrialHistory], folder:
             [(t.trial_id, t.frame) for t in found], monitor, folder / "metric_histories", mode=mode
         )
     if "search_overview" in plots and found:
-        rows = [{**t.config, "trial_id": t.trial_id, TARGET: float(t.frame[TARGET].iloc[-1])} for t in found]
-        plots["search_overview"].load()(pd.DataFrame(rows), TARGET, mode, folder / "search_overview")
+        rows = search_overview_rows(found, monitor, mode)  # the value selection ranks, named so (trial_records)
+        plots["search_overview"].load()(pd.DataFrame(rows), value_column(monitor), mode, folder / "search_overview")
 
 
-def write_selection(result: StageResult, monitor: str) -> None:
+def write_selection(result: StageResult, monitor: str, note: str | None = None) -> None:
     lines = [f"[{result.name}] trial selection on {monitor}"]
     for selection in (result.best_value, result.best_fit):
         if selection is not None:
             lines.append(selection.describe(monitor))
+            lines.append(f"  why: {selection.reason}")
             lines.append(f"  hyperparameters: {selection.config}")
     if result.best_fit is None:
         reasons = "; ".join(f"{t}: {r}" for t, r in list(result.fit_skipped.items())[:5])
         lines.append(f"best-fit: no trial could be fitted ({reasons}) -> best-value is used")
     if result.failed_trials:
         lines.append(f"failed trials: {', '.join(result.failed_trials)}")
+    if note:
+        lines.append(f"note: {note}")
     text = "\n".join(lines)
     say(text)
     (result.folder / "selection.txt").write_text(text + "\n")
-    payload = {
-        s.kind: {"trial": s.trial_id, "epoch": s.epoch, "value": s.value, "config": s.config}
-        for s in (result.best_value, result.best_fit)
-        if s is not None
+    payload: dict[str, Any] = {
+        s.kind: selection_entry(s) for s in (result.best_value, result.best_fit) if s is not None
     }
+    if note:
+        payload["objective_note"] = note
     (result.folder / "selection.json").write_text(json.dumps(payload, indent=2, default=repr))
-
-
-def crossvalidate_selection(context: RunContext, result: StageResult, selection: Selection) -> FoldResults:
-    """Cross-validate one selected trial with the reference's epoch and seed rules."""
-    plan = selection_fold_plan(context.run_config, selection, selection.kind.replace("-", "_"))
-    say(f"[{result.name}] cross-validating the {selection.kind} trial ({plan.max_epochs} epochs)")
-    return train_folds(context, plan, result.folder / "crossvalidation" / plan.label, result.input_vars)

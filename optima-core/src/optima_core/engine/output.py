@@ -35,10 +35,11 @@ from optima_core.config.problems import ConfigError, Problem
 
 MANIFEST = "optima_run.json"
 LOCK_FILE = ".optima.lock"
-#: What preparing a folder writes (and the log and input plots of the start-up); a folder holding only these
-#: holds no results of a stage.
+#: What preparing a folder writes (and the log and input plots of the start-up, and the report of a run that
+#: stopped before its first stage); a folder holding only these holds no results of a stage.
 PREPARATION_FILES = frozenset(
     {MANIFEST, LOCK_FILE, "run_config.py", "defaults_config.py", "resolved_config.json", "optima.log", "inputs"}
+    | {"report.html"}
 )
 _TEMP_PREFIX = f".{MANIFEST}."
 NOTHING_TO_RESUME = f"holds no OPTIMA run (no {MANIFEST}): there is nothing to resume"
@@ -152,8 +153,9 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def prepare_output_folder(run_config: RunConfig, *, resume: bool) -> Path:
-    """Create (or, with ``resume``, reopen) the run's output folder and lock it; refuse to mix runs."""
+def prepare_output_folder(run_config: RunConfig, *, resume: bool, facts: dict[str, Any] | None = None) -> Path:
+    """Create (or, with ``resume``, reopen) the run's output folder and lock it; refuse to mix runs. ``facts`` (the
+    command, versions, ... of :func:`optima_core.report.record.start_facts`) go into a new run's manifest."""
     folder = output_folder(run_config)
     fingerprint = config_fingerprint(run_config)
     if folder.is_dir() and not (folder / MANIFEST).exists() and (files := _results(folder)):
@@ -174,7 +176,7 @@ def prepare_output_folder(run_config: RunConfig, *, resume: bool) -> Path:
             [Problem("output_path", run_config.output_path, "a folder this user can write to", _why(folder, error))],
         ) from None
     try:
-        _claim(folder, run_config, fingerprint, resume=resume)
+        _claim(folder, run_config, fingerprint, resume=resume, facts=facts)
     except BaseException:
         _release(folder)
         raise
@@ -187,7 +189,9 @@ def _why(folder: Path, error: OSError) -> str:
     return f"cannot create or write the output folder {folder}: {error.strerror or error}{where}"
 
 
-def _claim(folder: Path, run_config: RunConfig, fingerprint: str, *, resume: bool) -> None:
+def _claim(
+    folder: Path, run_config: RunConfig, fingerprint: str, *, resume: bool, facts: dict[str, Any] | None = None
+) -> None:
     """With the folder locked: check what it holds and, unless resuming, record this run in it."""
     recorded = _read_manifest(folder)
     if resume:
@@ -216,6 +220,7 @@ def _claim(folder: Path, run_config: RunConfig, fingerprint: str, *, resume: boo
         "config_sha256": fingerprint,
         "config": str(run_config.path),
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **jsonable(facts or {}),
     }
     _write_atomically(folder / MANIFEST, json.dumps(manifest, indent=2))
     if run_config.text is not None:  # what the run executed, also when the file changed since
@@ -241,3 +246,12 @@ def _release(folder: Path) -> None:
     pid, descriptor = _held_locks.pop(folder, (None, None))
     if descriptor is not None and pid == os.getpid():
         os.close(descriptor)
+
+
+def update_manifest(folder: Path, fields: dict[str, Any]) -> None:
+    """Set ``fields`` in ``folder``'s manifest (rewritten atomically); nothing when the folder has none."""
+    recorded = _read_manifest(folder)
+    if recorded is None:
+        return
+    recorded.update(jsonable(fields))
+    _write_atomically(folder / MANIFEST, json.dumps(recorded, indent=2))

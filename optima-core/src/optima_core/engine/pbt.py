@@ -86,6 +86,7 @@ class PbtStage(Stage):
             f"[{name}] population of {num_samples}, mutating {', '.join(sorted(mutations))}; perturbation every "
             f"{run_config.perturbation_interval} epochs after {run_config.burn_in_period}"
         )
+        trials_done = context.phases.clock("hpo", name)
         results = launch_trials(
             context,
             run_trial,
@@ -93,7 +94,7 @@ class PbtStage(Stage):
             name="trials",
             storage=folder / "tune",
             param_space={**param_space, SEED_KEY: int(run_config.random_seed)},
-            progress=ProgressPrinter(num_samples, TARGET, run_config.monitor_op, metric_label=run_config.monitor_name),
+            progress=ProgressPrinter(num_samples, run_config.monitor_name, run_config.monitor_op, at_best_epoch=True),
             tune_options={
                 "metric": TARGET,
                 "mode": run_config.monitor_op,
@@ -102,4 +103,5 @@ class PbtStage(Stage):
             },
             checkpoints_to_keep=None,  # PBT may exploit any recent checkpoint; Ray's pruning races with it
         )
+        trials_done()
         return select_and_crossvalidate(context, results, name, folder, input_vars)

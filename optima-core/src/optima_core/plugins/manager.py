@@ -358,9 +358,12 @@ class OptimaPluginManager:
         return None
 
     def hook_providers(self, hook_name: str) -> list[str]:
-        """Plugins implementing ``hook_name``, in the order pluggy asks them (the first one wins)."""
+        """Plugins implementing ``hook_name``, in the order pluggy asks them (the first one wins).
+
+        Wrappers (which pass the call on, e.g. to add run-config values) provide no result and are left out.
+        """
         caller = getattr(self.pm.hook, hook_name)
-        return [impl.plugin_name for impl in reversed(caller.get_hookimpls())]
+        return [impl.plugin_name for impl in reversed(caller.get_hookimpls()) if not (impl.wrapper or impl.hookwrapper)]
 
     @property
     def hooks(self) -> Hooks:

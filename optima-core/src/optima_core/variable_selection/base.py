@@ -34,6 +34,12 @@ class Evaluator:
         """Metric values ``[folds, repeats]`` per label; ``iteration`` names a folder for anything written."""
         raise NotImplementedError
 
+    def reference(self, variables: list[Any], num_repeats: int, iteration: str) -> Any:
+        """Values ``[folds, repeats]`` of ``variables`` (the set an iteration's candidates come from) for the
+        stability record, if this evaluator can measure them cheaply; None (the default): the stage reuses the
+        evaluation it already made of that set."""
+        return None
+
     def on_rejected(self) -> bool:
         """Called after a rejected iteration; True if the evaluator switched phase and the stage should revert."""
         return False

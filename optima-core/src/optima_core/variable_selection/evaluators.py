@@ -45,6 +45,9 @@ class HybridEvaluator(Evaluator):
         active = self.retrain if self.retraining else self.shuffle
         return active.evaluate(variable_sets, num_repeats, iteration)
 
+    def reference(self, variables: list[Any], num_repeats: int, iteration: str) -> Any:
+        return None if self.retraining else self.shuffle.reference(variables, num_repeats, iteration)
+
     def on_rejected(self) -> bool:
         if self.retraining:
             return False

@@ -1,4 +1,8 @@
-"""Output of the variable selection: progress lines, the per-iteration table, the JSON record and the plot."""
+"""Output of the variable selection: progress lines, the per-iteration table, the JSON record and the plots.
+
+The JSON record's ``"stability"`` is :meth:`optima_core.variable_selection.stability.StabilityRecord.summary`; the
+figure ``stability.png`` (registered as ``'variable_selection_stability'``) draws it.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from optima_core.builtin.input_handler import scaling_key as name
+from optima_core.evaluation.average import format_with_spread
 from optima_core.variable_selection.decision import Estimate, Iteration, SelectionState
 
 
@@ -52,6 +57,23 @@ def table_text(state: SelectionState, metric: str, spread: str, selected: list[A
     return "\n".join(lines)
 
 
+def stability_text(stability: dict[str, dict[str, Any]]) -> str:
+    """One line per variable: removable in how many evaluations, the mean paired difference, flips, dropped."""
+    if not stability:
+        return ""
+    width = max(len(variable) for variable in stability)
+    lines = ["stability (removal judged harmless / evaluations; metric without the variable minus reference):"]
+    for variable, entry in sorted(stability.items(), key=lambda item: -item[1]["fraction"]):
+        notes = [
+            note for note, flag in (("dropped", entry["dropped"]), ("FLIPS between folds", entry["flips"])) if flag
+        ]
+        lines.append(
+            f"  {variable:<{width}}  {entry['removable']:>3}/{entry['evaluations']:<3} ({entry['fraction']:.0%})  "
+            f"{format_with_spread(entry['mean_difference'], entry['uncertainty']):>24}  {', '.join(notes)}".rstrip()
+        )
+    return "\n".join(lines)
+
+
 def write_outputs(
     folder: Path,
     state: SelectionState,
@@ -60,11 +82,15 @@ def write_outputs(
     selected: list[Any],
     dropped: list[Any],
     plots: dict[str, Any],
+    stability: dict[str, dict[str, Any]] | None = None,
 ) -> None:
-    """``variable_selection.txt`` / ``.json``, ``selected_variables.txt`` and the plot (if optima-plots is there)."""
+    """``variable_selection.txt`` / ``.json``, ``selected_variables.txt`` and the plots (if optima-plots is there)."""
     folder.mkdir(parents=True, exist_ok=True)
     spread = "median ± MAD" if use_median else "mean ± std"
-    (folder / "variable_selection.txt").write_text(table_text(state, metric, spread, selected) + "\n")
+    text = table_text(state, metric, spread, selected)
+    if stability:
+        text += "\n\n" + stability_text(stability)
+    (folder / "variable_selection.txt").write_text(text + "\n")
     (folder / "selected_variables.txt").write_text("".join(name(v) + "\n" for v in selected))
     payload = {
         "metric": metric,
@@ -93,6 +119,7 @@ def write_outputs(
             }
             for it in state.iterations
         ],
+        "stability": stability or {},
     }
     (folder / "variable_selection.json").write_text(json.dumps(payload, indent=2, default=repr))
     if "variable_selection" in plots and state.iterations:
@@ -113,3 +140,5 @@ def write_outputs(
             folder / "variable_selection",
             selected_iteration=chosen[2],
         )
+    if "variable_selection_stability" in plots and stability:
+        plots["variable_selection_stability"].load()(stability, metric, state.op, folder / "stability")

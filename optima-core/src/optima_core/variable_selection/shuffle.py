@@ -27,6 +27,9 @@ from optima_core.inputs.dataset import EventData
 from optima_core.variable_selection.base import Evaluator
 from optima_core.variable_selection.session import EvaluationOutcome, ModelEntry, SelectionSession
 
+#: The label under which :meth:`ShuffleEvaluator.reference` evaluates the set the candidates come from.
+REFERENCE_LABEL = "<reference>"
+
 #: The seed of the shuffle being done. A ContextVar because the reference fixes the arguments of
 #: ``shuffle_input_var(run_config, input_handler, model_config, dataset, vars_to_shuffle)``: none can carry a seed or
 #: a generator, and the evaluations run on a thread pool (a ContextVar is per thread; a global would be shared).
@@ -122,3 +125,7 @@ class ShuffleEvaluator(Evaluator):
         for (label, row, repeat), value in zip(slots, results, strict=True):
             values[label][row, repeat] = value
         return EvaluationOutcome(values)
+
+    def reference(self, variables: list[Any], num_repeats: int, iteration: str) -> np.ndarray:
+        """The set the candidates come from, evaluated like them (its extra variables shuffled, same models)."""
+        return self.evaluate({REFERENCE_LABEL: list(variables)}, num_repeats, iteration).values[REFERENCE_LABEL]

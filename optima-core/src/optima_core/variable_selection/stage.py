@@ -25,6 +25,7 @@ from optima_core.variable_selection.metric import resolve_metric
 from optima_core.variable_selection.report import name, progress_line, write_outputs
 from optima_core.variable_selection.retrain import RetrainEvaluator
 from optima_core.variable_selection.session import ModelEntry, SelectionSession, restrict
+from optima_core.variable_selection.stability import StabilityRecord, flipping
 
 if TYPE_CHECKING:
     from optima_core.engine.stage import StageResult
@@ -113,9 +114,10 @@ def run_variable_selection(context: RunContext, pre_hpo: StageResult) -> Variabl
     mode = str(run_config.variable_optimization_mode)
     evaluator = context.manager.descriptor("evaluator", mode).load()(session)
     use_median = bool(run_config.use_median_for_averages)
+    start = start_values(session, mode)
     state = SelectionState(
         all_vars=all_vars,
-        start=Estimate.from_values(start_values(session, mode), use_median),
+        start=Estimate.from_values(start, use_median),
         criterion=str(run_config.acceptance_criterion),
         op=str(run_config.var_metric_op),
         max_rel_change=float(run_config.max_rel_change),
@@ -129,6 +131,8 @@ def run_variable_selection(context: RunContext, pre_hpo: StageResult) -> Variabl
     )
     # The fold models of every accepted set (a revert must go back to models that take the reverted set).
     models_of: dict[tuple[Any, ...], list[ModelEntry]] = {tuple(state.remaining): list(session.models)}
+    stability = StabilityRecord(state)
+    stability.remember(all_vars, start, "start")
     number = 0
     while not state.finished:
         number += 1
@@ -147,6 +151,11 @@ def run_variable_selection(context: RunContext, pre_hpo: StageResult) -> Variabl
         outcome = normalize_outcome(evaluator.evaluate(sets, evaluator.num_repeats(), f"iteration{number}"), list(sets))
         estimates = {label: Estimate.from_values(outcome.values[label], use_median) for label in sets}
         chosen = _best_label(estimates, state.op)
+        reference = stability.reference(
+            state.remaining, phase, getattr(evaluator, "reference", None), evaluator.num_repeats(), f"iteration{number}"
+        )
+        stability.add(list(state.remaining), sets, outcome.values, reference)
+        stability.remember(sets[chosen], outcome.values[chosen], phase)
         estimate, models = estimates[chosen], (outcome.models or {}).get(chosen)
         reevaluated = bool(run_config.reevaluate_candidate_to_drop)
         if reevaluated:
@@ -158,6 +167,7 @@ def run_variable_selection(context: RunContext, pre_hpo: StageResult) -> Variabl
                 [chosen],
             )
             estimate = Estimate.from_values(redo.values[chosen], use_median)
+            stability.remember(sets[chosen], redo.values[chosen], "reevaluation")
             models = (redo.models or {}).get(chosen) or models
         iteration = state.decide(
             Iteration(
@@ -191,10 +201,14 @@ def run_variable_selection(context: RunContext, pre_hpo: StageResult) -> Variabl
     dropped: list[Any] = []
     for it in state.iterations:
         dropped.extend(v for v in it.dropped if v not in selected and v not in dropped)
-    write_outputs(folder, state, session.metric.name, use_median, selected, dropped, context.manager.plots())
+    summary = stability.summary(dropped)
+    plots = context.manager.plots()
+    write_outputs(folder, state, session.metric.name, use_median, selected, dropped, plots, stability=summary)
+    flips = flipping(summary)
     say(
         f"[variable selection] selected {len(selected)} of {len(all_vars)} variables: "
         f"{', '.join(name(v) for v in selected)}; dropped: {', '.join(name(v) for v in dropped) or 'none'}"
+        + (f"; decision flips between folds for: {', '.join(flips)}" if flips else "")
     )
     return VariableSelectionResult(selected, dropped, state, folder, list(state.iterations))
 
