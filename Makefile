@@ -31,7 +31,7 @@ $(VENV)/.demo-installed: $(BIN)/python $(PYPROJECTS) constraints.txt
 	touch $@
 
 $(VENV)/.test-installed: $(VENV)/.demo-installed
-	$(PIP) install -q $(CONSTRAINTS) -e "./optima-core[test,root]" -e ./optima-lightning -e "./optima-keras[cpu]" \
+	$(PIP) install -q $(CONSTRAINTS) -e "./optima-core[test,root,mlflow]" -e "./optima-lightning[onnx]" -e "./optima-keras[cpu,onnx]" \
 		-e ./optima-slurm -e ./optima-plots
 	touch $@
 

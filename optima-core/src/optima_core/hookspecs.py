@@ -78,7 +78,7 @@ def optima_register_plots() -> list[Any] | None:
     Called once, when the plugin manager is built. Stages ask for every figure by name, so that a plugin can add
     or replace a figure without touching the stages. optima-plots registers ``'input_data'``,
     ``'output_distributions'``, ``'roc_curves'``, ``'evaluation'``, ``'metric_histories'``, ``'search_overview'``
-    and ``'variable_selection'``; each is called as the function optima-plots registers under that name (see its
+    ``'variable_selection'`` and ``'variable_selection_stability'``; each is called as the function optima-plots registers under that name (see its
     docstring), e.g. ``input_data(dataset, outdir, variables, scalings, labels)``.
 
     To replace a figure another plugin registers, return ``PlotDescriptor(name, target, replaces=True)``: the
@@ -376,4 +376,22 @@ def evaluate_variable_importance(
 
     Called by the variable-selection stage once per iteration. Returns ``{label: metric values}``, or with
     ``return_models_with_inputs=True`` a tuple ``(metrics, models_with_inputs_by_var_set)``. ``None``: not mine.
+    """
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Experiment tracking: Ray Tune callbacks (MLflow, Weights & Biases, TensorBoard, ...)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@hookspec
+def optima_tune_callbacks(run_config: Any, stage: Any) -> list[Any] | None:
+    """Return Ray Tune callbacks (``ray.tune.Callback`` instances) to add to the Tuner of ``stage``.
+
+    Called every time a stage starts Ray Tune: its trials, and each cross-validation of its selected trials.
+    ``stage`` is the stage's folder name (``'variable_opt_hyperopt'``, ``'variable_selection'``,
+    ``'main_hyperopt'``, ``'PBT'``, or ``'fixed'`` for training with fixed hyperparameters). Every
+    implementation is called and the lists are concatenated, after the run-config parameter
+    ``tune_callbacks``; return ``None`` or an empty list to add none. A plugin-only hook: a run-config sets
+    ``tune_callbacks`` (a list, or a function of the stage name) instead.
     """

@@ -76,6 +76,7 @@ def optima_register_backends() -> list[BackendDescriptor]:
             mutatable=MUTATABLE,
             scalings=("linear", "sqrt", "log10"),
             hyperparameters=HYPERPARAMETERS,
+            onnx_exporter="optima_keras.onnx_export",
         )
     ]
 

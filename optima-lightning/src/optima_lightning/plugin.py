@@ -46,6 +46,7 @@ def optima_register_backends() -> list[BackendDescriptor]:
             mutatable=MUTABLE,
             scalings=("linear", "sqrt", "log10"),
             hyperparameters=HYPERPARAMETERS,
+            onnx_exporter="optima_lightning.onnx_export",
         )
     ]
 

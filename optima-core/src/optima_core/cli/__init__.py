@@ -1,4 +1,5 @@
-"""The ``optima`` command line: ``optima run``, ``optima check``, ``optima plugins``, ``optima --version``.
+"""The ``optima`` command line: ``optima run``, ``optima check``, ``optima plugins``, ``optima report``,
+``optima --version``.
 
 The original's spelling ``optima -c CONFIG --cpus 3 ...`` (no subcommand) is accepted and means ``optima run``,
 so existing job scripts keep working. Only click and the core's light modules are imported here; Ray, the ML
@@ -14,10 +15,12 @@ import click
 
 from optima_core import __version__
 from optima_core.cli.check_cmd import check_command
+from optima_core.cli.export_cmd import export_command
 from optima_core.cli.plugins_cmd import plugins_command
+from optima_core.cli.report_cmd import report_command
 from optima_core.cli.run_cmd import run_command
 
-COMMANDS = ("run", "check", "plugins")
+COMMANDS = ("run", "check", "plugins", "report", "export")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -34,6 +37,8 @@ def cli() -> None:
 cli.add_command(run_command)
 cli.add_command(check_command)
 cli.add_command(plugins_command)
+cli.add_command(report_command)
+cli.add_command(export_command)
 
 
 def _translate_original_spelling(args: list[str]) -> list[str]:

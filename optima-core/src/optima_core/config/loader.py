@@ -20,7 +20,7 @@ import types
 from pathlib import Path
 from typing import Any
 
-from optima_core.config.parameters import PARAMETERS, PARAMETERS_BY_NAME, Derived, defaults
+from optima_core.config.parameters import FUNCTION_PARAMETERS, PARAMETERS, PARAMETERS_BY_NAME, Derived, defaults
 from optima_core.config.problems import ConfigError
 
 _counter = itertools.count()
@@ -134,6 +134,9 @@ def setting_names(module: types.ModuleType) -> dict[str, Any]:
     found = {}
     for name, value in vars(module).items():
         if name.startswith("_"):
+            continue
+        if name in FUNCTION_PARAMETERS and inspect.isroutine(value):
+            found[name] = value
             continue
         if inspect.ismodule(value) or inspect.isclass(value) or inspect.isroutine(value) or callable(value):
             continue

@@ -130,6 +130,46 @@ def _search_space_shape(value: Any) -> str | None:
     return None if isinstance(value, dict) else "a dict {hyperparameter: fixed value or search-space dict}"
 
 
+#: Parameters whose value may be a function (a run-config ``def``/``lambda`` of that name is the value, not code).
+FUNCTION_PARAMETERS = frozenset({"tune_callbacks"})
+
+
+def _is_tune_callback(value: Any) -> bool:
+    """An instance of a ``ray.tune.Callback`` subclass, told by its classes' names (Ray is not imported here)."""
+    return not isinstance(value, type) and any(
+        k.__name__ == "Callback" and k.__module__.startswith("ray.tune") for k in type(value).__mro__
+    )
+
+
+def _tune_callbacks(value: Any) -> str | None:
+    text = (
+        "a list of ray.tune.Callback instances (e.g. [MLflowLoggerCallback(...)]), or a function of the stage name "
+        "returning such a list"
+    )
+    if callable(value) and not isinstance(value, type):
+        return None
+    if not isinstance(value, (list, tuple)):
+        return text
+    bad = [v for v in value if not _is_tune_callback(v)]
+    if bad:
+        first = bad[0]
+        what = f"the class {first.__name__} (not an instance)" if isinstance(first, type) else f"{first!r:.60}"
+        return f"{text}; {what} is not one"
+    return None
+
+
+def _class_files(value: Any) -> str | None:
+    """``{class label: pattern or [patterns]}`` (ROOT files per class; checked further by the validation)."""
+    text = "a dict {class label: [ROOT file patterns]}"
+    if not isinstance(value, dict) or not value or not all(isinstance(k, str) for k in value):
+        return text
+    for patterns in value.values():
+        items = [patterns] if isinstance(patterns, str) else patterns
+        if not isinstance(items, (list, tuple)) or not items or not all(isinstance(p, str) for p in items):
+            return text
+    return None
+
+
 GENERAL = "General"
 OUTPUT = "Output"
 INPUTS = "Inputs"
@@ -173,7 +213,13 @@ PARAMETERS: tuple[Parameter, ...] = (
     _P("output_path", "DNN_storage", OUTPUT, c.string, "Folder in which the output folder is created."),
     _P("use_exact_name", False, OUTPUT, _bool, "Do not prefix the output folder name with the stages run."),
     # Inputs
-    _P("inputs_file", None, INPUTS, c.optional(c.string), "Path to the input data file."),
+    _P(
+        "inputs_file",
+        None,
+        INPUTS,
+        c.optional(c.any_of(c.string, _class_files, text="a file path, or a dict {class label: [ROOT file patterns]}")),
+        "Path to the input data file, or {class label: ['dir/*.root:tree', ...]} (ROOT files per class).",
+    ),
     _P("input_vars", None, INPUTS, c.optional(_input_vars), "Input variables given to the model (None: all)."),
     _P("input_scaling", None, INPUTS, c.optional(_input_scaling), "Per-variable (scale_type, (scale, offset))."),
     _P("produce_inputs_plots", True, INPUTS, _bool, "Plot the input distributions."),
@@ -211,6 +257,20 @@ PARAMETERS: tuple[Parameter, ...] = (
         INPUTS,
         c.optional(c.string),
         "ROOT input files: the TTree to read (None: the file's only tree).",
+    ),
+    _P(
+        "inputs_cut",
+        None,
+        INPUTS,
+        c.optional(c.string),
+        "ROOT files per class: an uproot cut expression selecting events, e.g. '(nJet >= 1) & (MET > 20)'.",
+    ),
+    _P(
+        "inputs_padding_value",
+        0.0,
+        INPUTS,
+        c.number(),
+        "ROOT jagged branches: the value of 'Branch[:, k]' for events with k entries or fewer.",
     ),
     _P(
         "target_columns",
@@ -255,6 +315,20 @@ PARAMETERS: tuple[Parameter, ...] = (
         c.sequence_of(c.string, "a list of class names (strings)", min_length=1),
         "Class names used in plots.",
     ),
+    _P(
+        "plot_label",
+        "Simulation",
+        EVALUATION,
+        c.string,
+        "Label above physics plots: 'Simulation', or experiment and status, e.g. 'ATLAS Internal' ('' for none).",
+    ),
+    _P(
+        "plot_lumi_text",
+        None,
+        EVALUATION,
+        c.optional(c.string),
+        "Luminosity / energy text above physics plots, e.g. '140 fb$^{-1}$ (13 TeV)' (None for none).",
+    ),
     # Training
     _P("max_epochs", 200, TRAINING, c.integer(1), "Maximum number of epochs per training."),
     _P("early_stopping_patience", 6, TRAINING, c.integer(0), "Epochs without improvement before stopping."),
@@ -286,6 +360,13 @@ PARAMETERS: tuple[Parameter, ...] = (
         HPO,
         _search_space_shape,
         "Hyperparameters: fixed values or search-space dicts.",
+    ),
+    _P(
+        "tune_callbacks",
+        [],
+        HPO,
+        _tune_callbacks,
+        "Ray Tune callbacks added to every stage's Tuner (MLflow, W&B, ...), or a function of the stage name.",
     ),
     _P("use_TPESampler", True, OPTUNA, _bool, "Optuna TPE (else random sampling)."),
     _P("use_multivariate_TPE", False, OPTUNA, _bool, "Multivariate (else independent) TPE."),
@@ -328,6 +409,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     ),
     _P("reuse_seed_for_crossvalidation", False, CROSSVAL, _bool, "Reuse the optimization's seed for all folds."),
     _P("fixed_seed_for_crossvalidation", False, CROSSVAL, _bool, "Use one new seed for all folds."),
+    _P("export_onnx", True, CROSSVAL, _bool, "Export the fold models as ONNX (where the exporters are installed)."),
     # Input variable selection
     _P("var_metric", "loss", VAROPT, c.string, "Metric judging variable sets: 'loss' or a metric name."),
     _P("var_metric_op", "min", VAROPT, c.one_of("min", "max"), "Minimize or maximize var_metric."),

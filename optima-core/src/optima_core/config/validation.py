@@ -236,8 +236,32 @@ def _cross_parameter(values: dict[str, Any], run_config: RunConfig, report: Vali
         tree = values.get("inputs_tree_name")
         if tree is not None and path.suffix.lower() != ".root":
             report.warnings.append(f"inputs_tree_name={tree!r} is ignored: inputs_file is not a ROOT file")
+    elif isinstance(values["inputs_file"], dict) and not ({"get_inputs", "get_experiment_inputs"} & provided):
+        _check_class_files(values, add)
+        if values.get("target_columns") is not None:
+            report.warnings.append("target_columns is ignored: with ROOT files per class the classes are the targets")
+    if values.get("inputs_cut") is not None and not isinstance(values["inputs_file"], dict):
+        add(Problem("inputs_cut", values["inputs_cut"], "no cut unless inputs_file maps class labels to ROOT files"))
 
     _check_stage_search_space(values, report)
+
+
+def _check_class_files(values: dict[str, Any], add: Any) -> None:
+    """``inputs_file`` as ``{class label: [ROOT file patterns]}``: labels, files and trees (file headers only)."""
+    from optima_core.inputs.errors import InputDataError
+    from optima_core.inputs.root_inputs import check_class_files
+
+    labels = values["evaluation_class_labels"]
+    if not isinstance(labels, (list, tuple)):
+        return
+    try:
+        problems = check_class_files(
+            values["inputs_file"], [str(label) for label in labels], values["inputs_tree_name"]
+        )
+    except InputDataError as error:  # uproot is not installed
+        problems = [p for p in error.problems if isinstance(p, Problem)]
+    for problem in problems:
+        add(problem)
 
 
 def _check_asha(values: dict[str, Any], sources: dict[str, str], report: ValidationReport) -> None:

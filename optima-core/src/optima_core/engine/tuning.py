@@ -79,11 +79,13 @@ def launch_trials(
             param_space=param_space or None,
         )
     else:
+        from optima_core.engine.tune_callbacks import stage_of, tune_callbacks
+
         run_config = tune.RunConfig(
             name=name,
             storage_path=str(storage),
             verbose=0,
-            callbacks=[progress],
+            callbacks=[progress, *tune_callbacks(context, stage_of(context, storage))],
             failure_config=tune.FailureConfig(max_failures=0),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=checkpoints_to_keep),
             log_to_file=True,

@@ -124,7 +124,7 @@ def resolve_layout(columns: Columns, run_config: Any, input_vars_list: Sequence[
                         "a column name (index tuples need a custom get_inputs for structured data)",
                     )
                 )
-            elif variable not in names:
+            elif not columns.has(variable):
                 candidates = [n for n in names if n not in reserved]
                 problems.append(
                     _missing_column(columns, "input variable", variable, candidates, "a column of the file")
@@ -214,7 +214,13 @@ def load_event_data(
     path = setting(run_config, "inputs_file")
     if path is None:
         raise data_error(None, "inputs_file", None, "the path of the input data file")
-    columns = open_columns(path, setting(run_config, "inputs_tree_name"))
+    columns = open_columns(
+        path,
+        setting(run_config, "inputs_tree_name"),
+        labels=setting(run_config, "evaluation_class_labels"),
+        cut=setting(run_config, "inputs_cut"),
+        padding=setting(run_config, "inputs_padding_value"),
+    )
     source = columns.path
     layout = resolve_layout(columns, run_config, input_vars_list)
     labels = setting(run_config, "evaluation_class_labels")

@@ -6,7 +6,10 @@
 * ``.parquet`` / ``.pq`` -- flat columns: the variables, the weight, the event number and the target column(s).
   Columns are read one at a time, so only the requested ones are ever in memory.
 * ``.root`` -- a TTree (or RNTuple) read with uproot (``pip install 'optima-core[root]'``); every branch used
-  must hold one number per event. ``inputs_tree_name`` selects the tree when the file has several.
+  holds one number per event, or is indexed (``Jet_pt[:, 0]``, see :mod:`optima_core.inputs.root_inputs`).
+  ``inputs_tree_name`` selects the tree when the file has several.
+* a mapping ``{class label: [ROOT file patterns]}`` -- the files of each class, an optional ``inputs_cut``
+  (:class:`ClassRootColumns`, :mod:`optima_core.inputs.root_inputs`); the target is made from the classes.
 
 Every reader offers the same small interface (:class:`Columns`): the column names, whether a column is numeric,
 and reading one column as a 1-D NumPy array.
@@ -15,12 +18,22 @@ and reading one column as a 1-D NumPy array.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from optima_core.inputs.errors import data_error
+from optima_core.inputs.errors import InputDataError, data_error
+from optima_core.inputs.root_inputs import (
+    DEFAULT_PADDING,
+    ClassFiles,
+    branch_kind,
+    import_uproot,
+    pad_entry,
+    parse_indexed,
+    trees_of,
+)
 
 PICKLE_SUFFIXES = (".pkl", ".pickle")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -39,7 +52,7 @@ class Columns:
 
     kind = "file"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
         self.path = path
         self.names: list[str] = []
         self.target_group: list[str] | None = None
@@ -53,6 +66,10 @@ class Columns:
 
     def read_target(self, name: str) -> np.ndarray:
         return self.read(name)
+
+    def has(self, name: str) -> bool:
+        """Whether ``name`` can be read (a column, or for ROOT an index into a jagged branch)."""
+        return name in self.names
 
     def describe(self) -> str:
         return f"{self.kind} file with {self.n_rows} rows"
@@ -133,29 +150,17 @@ class ParquetColumns(Columns):
 class RootColumns(Columns):
     kind = "ROOT"
 
-    def __init__(self, path: Path, tree_name: str | None) -> None:
+    def __init__(self, path: Path, tree_name: str | None, padding: float = DEFAULT_PADDING) -> None:
         super().__init__(path)
-        try:
-            import uproot
-        except ImportError as error:
-            raise data_error(
-                path,
-                "ROOT reader",
-                "(uproot is not installed)",
-                "uproot to read .root files",
-                "install it: pip install 'optima-core[root]'",
-            ) from error
+        uproot = import_uproot(path)
+        self.padding = padding
         try:
             handle = uproot.open(path)
         except Exception as error:
             raise data_error(
                 path, "file content", f"({type(error).__name__}: {error})", "a readable ROOT file"
             ) from error
-        trees = [
-            name
-            for name, cls in handle.classnames(cycle=False, recursive=True).items()
-            if cls in ("TTree", "ROOT::RNTuple")
-        ]
+        trees = trees_of(handle)
         if tree_name is None:
             if len(trees) != 1:
                 raise data_error(
@@ -180,14 +185,20 @@ class RootColumns(Columns):
         self.names = [str(k) for k in self._tree.keys()]  # noqa: SIM118 - an uproot tree, not a dict
         self.n_rows = int(self._tree.num_entries)
 
+    def has(self, name: str) -> bool:
+        indexed = parse_indexed(name)
+        return name in self.names or (indexed is not None and indexed[0] in self.names)
+
     def is_numeric(self, name: str) -> bool:
-        interpretation = getattr(self._tree[name], "interpretation", None)
-        if interpretation is None:  # RNTuple fields: checked when read
-            return True
-        dtype = getattr(interpretation, "to_dtype", None)
-        return dtype is not None and dtype.shape == () and dtype.kind in "biuf"
+        indexed = parse_indexed(name)
+        if indexed is not None and name not in self.names:
+            return branch_kind(self._tree, indexed[0]) in ("jagged", "unknown")
+        return branch_kind(self._tree, name) in ("flat", "unknown")  # RNTuple fields: checked when read
 
     def read(self, name: str) -> np.ndarray:
+        indexed = parse_indexed(name) if name not in self.names else None
+        if indexed is not None:
+            return pad_entry(self._tree[indexed[0]].array(library="ak"), indexed[1], self.padding)
         values = np.asarray(self._tree[name].array(library="np"))
         if values.dtype == object or values.ndim != 1 or values.dtype.kind not in "biuf":
             raise data_error(
@@ -195,11 +206,105 @@ class RootColumns(Columns):
                 f"branch {name!r} of tree {self.tree_name!r}",
                 f"({values.dtype}, shape {values.shape})",
                 "a flat numeric branch (one number per event)",
+                f"for a list per event, index it: '{name}[:, 0]'" if values.dtype == object else "",
             )
         return values
 
     def describe(self) -> str:
         return f"ROOT tree {self.tree_name!r} with {self.n_rows} entries"
+
+
+class ClassRootColumns(Columns):
+    """ROOT files per class (``inputs_file`` a mapping): the branches of all files, the target made from the classes.
+
+    Each column is read class by class with ``uproot.concatenate`` (``inputs_cut`` applied), in label order. The
+    target columns are ``'target'`` (two classes: 1 for the first label) or one column per label (one-hot).
+    """
+
+    kind = "ROOT"
+
+    def __init__(
+        self,
+        mapping: Mapping[Any, Any],
+        labels: Sequence[str],
+        tree_name: str | None,
+        cut: str | None = None,
+        padding: float = DEFAULT_PADDING,
+    ) -> None:
+        labels = [str(label) for label in labels]
+        super().__init__("The ROOT input files of classes " + ", ".join(repr(label) for label in labels))
+        found = ClassFiles(mapping, labels, tree_name)
+        if found.problems:
+            raise InputDataError(str(self.path), found.problems)
+        self.uproot = import_uproot(self.path)
+        self.labels, self.files, self.cut, self.padding = labels, found.files, cut, padding
+        kinds = [found.branches[file] for files in self.files.values() for file in files]
+        self.kinds = {name: kind for name, kind in kinds[0].items() if all(name in k for k in kinds[1:])}
+        self.names = list(self.kinds)
+        self.target_group = ["target"] if len(labels) == 2 else list(labels)
+        if cut is None:
+            self.counts = [sum(found.entries[file] for file in self.files[label]) for label in labels]
+        else:
+            probe = next((n for n, k in self.kinds.items() if k == "flat"), self.names[0])
+            self.counts = [len(self._class_values(label, probe)) for label in labels]
+        self.n_rows = sum(self.counts)
+
+    def _class_values(self, label: str, branch: str) -> Any:
+        try:
+            arrays = self.uproot.concatenate(self.files[label], expressions=[branch], cut=self.cut, library="ak")
+        except Exception as error:  # a bad cut or branch is the user's to fix
+            subject, found = ("inputs_cut", self.cut) if self.cut else (f"branch {branch!r}", branch)
+            raise data_error(
+                self.path,
+                subject,
+                found,
+                "an uproot cut expression over branches of every file (e.g. '(nJet >= 1) & (MET > 20)')"
+                if self.cut
+                else "a branch of every file of the class",
+                f"reading class '{label}' failed: {type(error).__name__}: {error}",
+            ) from error
+        return arrays[branch]
+
+    def has(self, name: str) -> bool:
+        indexed = parse_indexed(name)
+        return name in self.names or (indexed is not None and indexed[0] in self.names)
+
+    def is_numeric(self, name: str) -> bool:
+        indexed = parse_indexed(name)
+        if indexed is not None and name not in self.names:
+            return self.kinds.get(indexed[0]) in ("jagged", "unknown")
+        return self.kinds.get(name) in ("flat", "unknown")
+
+    def read(self, name: str) -> np.ndarray:
+        indexed = parse_indexed(name) if name not in self.names else None
+        branch = indexed[0] if indexed else name
+        parts = []
+        for label in self.labels:
+            values = self._class_values(label, branch)
+            if indexed is not None:
+                parts.append(pad_entry(values, indexed[1], self.padding))
+                continue
+            if values.ndim != 1:
+                raise data_error(
+                    self.path,
+                    f"branch {name!r}",
+                    "(a list per event)",
+                    "a flat numeric branch (one number per event)",
+                    f"index it: '{name}[:, 0]' is the first entry of each event",
+                )
+            parts.append(np.asarray(values.to_numpy()))
+        return np.concatenate(parts)
+
+    def read_target(self, name: str) -> np.ndarray:
+        classes = np.repeat(np.arange(len(self.labels)), self.counts)
+        column = 0 if name == "target" and len(self.labels) == 2 else self.labels.index(name)
+        return (classes == column).astype(np.float32)
+
+    def describe(self) -> str:
+        counts = {label: len(self.files[label]) for label in self.labels}
+        files = ", ".join(f"{label}: {n} file{'s' if n != 1 else ''}" for label, n in counts.items())
+        cut = f" passing {self.cut!r}" if self.cut else ""
+        return f"ROOT files per class ({files}) with {self.n_rows} events{cut}"
 
 
 def _read_pickle(path: Path) -> Any:
@@ -226,8 +331,23 @@ def _read_pickle(path: Path) -> Any:
         ) from error
 
 
-def open_columns(path: str | Path, tree_name: str | None = None) -> Columns:
-    """Open ``path`` with the reader its suffix selects; a missing file or unknown suffix is an InputDataError."""
+def open_columns(
+    path: str | Path | Mapping[Any, Any],
+    tree_name: str | None = None,
+    *,
+    labels: Sequence[str] = ("Signal", "Background"),
+    cut: str | None = None,
+    padding: float = DEFAULT_PADDING,
+) -> Columns:
+    """Open ``path`` with the reader its suffix selects; a missing file or unknown suffix is an InputDataError.
+
+    A mapping ``{class label: [ROOT file patterns]}`` is read per class (``labels``: the class order, ``cut``:
+    uproot's cut); ``padding`` fills missing entries of indexed jagged branches.
+    """
+    if isinstance(path, Mapping):
+        return ClassRootColumns(path, labels, tree_name, cut, padding)
+    if cut is not None:
+        raise data_error(path, "inputs_cut", cut, "no cut unless inputs_file maps class labels to ROOT files")
     path = Path(path)
     if not path.is_file():
         raise data_error(path, "inputs_file", str(path), "an existing file", f"looked in {path.resolve().parent}")
@@ -237,6 +357,6 @@ def open_columns(path: str | Path, tree_name: str | None = None) -> Columns:
     if suffix in PARQUET_SUFFIXES:
         return ParquetColumns(path)
     if suffix in ROOT_SUFFIXES:
-        return RootColumns(path, tree_name)
+        return RootColumns(path, tree_name, padding)
     supported = ", ".join(PICKLE_SUFFIXES + PARQUET_SUFFIXES + ROOT_SUFFIXES)
     raise data_error(path, "file suffix", path.suffix or "(none)", f"one of {supported}")

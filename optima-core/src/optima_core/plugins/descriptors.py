@@ -176,6 +176,8 @@ class BackendDescriptor(Descriptor):
       ``batch_size``, which the core reads). Empty: not stated, so search-space keys and values are not checked.
       A backend stating them also states that its built-in model reports only ``train_``/``val_`` loss and the
       configured metrics, so validation refuses any other ``monitor_name`` while the built-in model is in use.
+    * ``onnx_exporter``: the module (``"package.module"``) exporting its models to ONNX, with ``missing()`` (the
+      exporter packages not installed) and ``export(model, path, example, opset, check)``; empty: no ONNX export.
     """
 
     requires: tuple[str, ...] = ()
@@ -185,6 +187,7 @@ class BackendDescriptor(Descriptor):
     mutatable: tuple[str, ...] = ()
     scalings: tuple[str, ...] = ()
     hyperparameters: tuple[Hyperparameter, ...] = ()
+    onnx_exporter: str = ""
     kind = "backend"
 
     def builtin_model_in_use(self, run_config_hooks: Collection[str]) -> bool:

@@ -198,6 +198,9 @@ class Hooks:
             input_handler=input_handler,
         )
 
+    def optima_tune_callbacks(self, *, run_config: Any, stage: Any) -> list[Any]:
+        return list(self._relay.optima_tune_callbacks(run_config=run_config, stage=stage))
+
     def create_variable_sets_to_try(
         self, *, model_config: Any, models_with_inputs: Any, metric: Any, all_vars: Any, vars_remaining: Any
     ) -> Any:

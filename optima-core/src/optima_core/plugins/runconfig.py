@@ -40,11 +40,12 @@ RUN_CONFIG_PLUGIN_NAME = "run-config"
 
 
 def run_config_hook_names() -> tuple[str, ...]:
-    """Names a run-config may define to replace built-in behaviour (every hook except the registration hooks)."""
+    """Names a run-config may define to replace built-in behaviour: every hook except the plugin-only ``optima_*``
+    hooks (registration, Tune callbacks: a run-config sets the parameter ``tune_callbacks`` instead)."""
     return tuple(
         name
         for name, obj in vars(hookspecs).items()
-        if callable(obj) and hasattr(obj, f"{hookspecs.PROJECT_NAME}_spec") and not name.startswith("optima_register_")
+        if callable(obj) and hasattr(obj, f"{hookspecs.PROJECT_NAME}_spec") and not name.startswith("optima_")
     )
 
 

@@ -1,0 +1,1 @@
+"""``OPTIMA.core``: the original's engine modules (:mod:`OPTIMA.core.variable_optimization`)."""

@@ -1,0 +1,1 @@
+"""``OPTIMA.keras``: the original's Keras modules (:mod:`OPTIMA.keras.model`)."""

@@ -1,0 +1,1 @@
+"""``OPTIMA.lightning``: the original's Lightning modules (:mod:`OPTIMA.lightning.inputs`)."""
