@@ -73,7 +73,7 @@ def test_the_orchestrator_runs_each_stage_on_the_result_of_the_one_before(
     seen: list[tuple[str, StageResult | None]] = []
     monkeypatch.setattr(orchestrator, "stages_for", lambda config: [RecordingStage(n, seen) for n in ("one", "two")])
     monkeypatch.setattr(orchestrator, "ray_session", lambda plan, address: contextlib.nullcontext())
-    monkeypatch.setattr(orchestrator, "prepare_output_folder", lambda config, resume: tmp_path)
+    monkeypatch.setattr(orchestrator, "prepare_output_folder", lambda config, resume, facts=None: tmp_path)
     monkeypatch.setattr(orchestrator, "log_to_file", lambda folder: folder)
     monkeypatch.setattr(orchestrator.RunContext, "load_inputs", lambda context: lambda: None)
     plan = derive_plan(2, 0, ResourceRequest())
@@ -164,7 +164,16 @@ def test_max_pending_trials_reaches_ray_tune(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setattr(TuneController, "update_max_pending_trials", recording)
     monkeypatch.delenv(MAX_PENDING_TRIALS_VARIABLE, raising=False)
     plan = derive_plan(2, 0, ResourceRequest(max_pending_trials=3))
-    context = SimpleNamespace(plan=plan, resume=False)  # launch_trials reads the resources and the resume flag
+    manager = create_plugin_manager()
+    # launch_trials reads the resources, the resume flag and what the Tune callbacks need
+    context = SimpleNamespace(
+        plan=plan,
+        resume=False,
+        output=tmp_path,
+        run_config=RunConfig(defaults()),
+        manager=manager,
+        hooks=manager.hooks,
+    )
 
     def trainable(config: dict[str, Any], *, offset: float) -> None:
         tune.report({"score": config["x"] + offset})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +10,8 @@ from typing import Any
 
 from optima_core.clusters.local import ResourcePlan
 from optima_core.config.loader import RunConfig
+from optima_core.engine.background import BackgroundTask
+from optima_core.engine.phases import PhaseRecorder
 from optima_core.errors import OptimaUserError
 from optima_core.plugins.hooks import Hooks
 from optima_core.plugins.manager import OptimaPluginManager
@@ -94,7 +97,10 @@ class RunContext:
     resume: bool = False
     input_handler: Any = None
     search_space: SearchSpace = field(init=False)
+    #: How long each phase of the run took (``"phases"`` of the manifest).
+    phases: PhaseRecorder = field(default_factory=PhaseRecorder)
     _inputs: dict[bool, list[dict[str, Any]]] = field(default_factory=dict)
+    _input_plots: BackgroundTask | None = None
 
     def __post_init__(self) -> None:
         self.search_space = parse_search_space(self.run_config.search_space)
@@ -123,6 +129,10 @@ class RunContext:
             )
         return self._inputs[crossvalidation]
 
+    def loaded_inputs(self) -> dict[bool, list[dict[str, Any]]]:
+        """The datasets loaded so far, by kind (``True``: per cross-validation fold); loads nothing."""
+        return dict(self._inputs)
+
     def load_inputs(self) -> Callable[[], None]:
         """Load, and so check, every input the run uses before its output folder exists (so that bad data leave
         no folder behind); returns what writes the input plots into the folder, to call once it exists."""
@@ -142,6 +152,29 @@ class RunContext:
                     write()
 
         return write_held
+
+    def start_input_plots(self, write: Callable[[], None]) -> None:
+        """Draw the input plots (``write``, from :meth:`load_inputs`) in the background, off the critical path."""
+
+        def timed() -> None:
+            with self.phases.phase("input plots"):
+                write()
+
+        self._input_plots = BackgroundTask("input-plots", timed)
+
+    def finish_input_plots(self, *, raise_error: bool = True) -> None:
+        """Wait for the input plots; an error drawing them is raised here (or, for a run that failed already,
+        logged). Called before the driver draws other figures (matplotlib's style settings are global) and before
+        the run ends."""
+        if self._input_plots is None:
+            return
+        task, self._input_plots = self._input_plots, None
+        if raise_error:
+            task.join()
+            return
+        task.join_quietly()
+        if task.error is not None:
+            logging.getLogger(__name__).warning("the input plots failed: %s", task.error)
 
     def fold_seeds(self, folds: int, *, reuse: bool = False, fixed: bool = False) -> list[int]:
         """Per-fold seeds: the run's seed for all (reuse), one new seed for all (fixed), or one new seed each."""

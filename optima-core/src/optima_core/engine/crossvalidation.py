@@ -2,7 +2,10 @@
 
 Used for fixed hyperparameters and for the trials chosen after each optimization stage. Each model is exported to
 ``<models_dir>/model_fold<k>`` (``.keras``/``.ckpt``) next to its per-epoch history, and the ``finalize_model``
-hook is called for it.
+hook is called for it. Both, and the evaluation, happen in the Ray worker that trained the model
+(:mod:`optima_core.engine.fold_trial`); the driver only collects the results (and evaluates a model its worker could
+not). Plans that differ only in their number of epochs (best-value and best-fit of one trial, without early
+stopping) share one training: the shorter plan's models are exported on the way (:func:`crossvalidate_plans`).
 
 ``<models_dir>/optima_plan.json`` records the plan (selected trial, epoch, hyperparameters, epoch and seed rules) the
 models were started for. A resumed run continues the cross-validation only when the plan is the same; otherwise
@@ -14,20 +17,25 @@ of the evaluation; when every model failed the run ends with an :class:`Optimiza
 from __future__ import annotations
 
 import json
+import logging
+import pickle
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from optima_core.deploy.export import export_after_crossvalidation
 from optima_core.engine.context import RunContext
 from optima_core.engine.errors import OptimizationFailedError
-from optima_core.engine.trial import FOLD_KEY, RESUME_CHECKPOINT_INTERVAL_S, SEED_KEY, TrialSettings, run_trial
+from optima_core.engine.trial import FOLD_KEY, RESUME_CHECKPOINT_INTERVAL_S, SEED_KEY, TrialSettings
 from optima_core.errors import find_user_error
 from optima_core.evaluation.average import spread_name, summarise
 from optima_core.evaluation.folds import evaluate_models
 from optima_core.logs import say
 from optima_core.selection import Selection
 from optima_core.training.loop import VALID_COLUMN, diverged
+
+logger = logging.getLogger(__name__)
 
 #: The record of the plan a cross-validation was started for, in its models folder.
 PLAN_FILE = "optima_plan.json"
@@ -82,20 +90,78 @@ class FoldResults:
     text: str
 
 
-def train_folds(context: RunContext, plan: FoldPlan, models_dir: Path, input_vars: list[Any]) -> FoldResults:
+def shares_training(long: FoldPlan, short: FoldPlan) -> bool:
+    """Whether ``short``'s models are ``long``'s training stopped earlier: the same hyperparameters, rules and seeds,
+    and either the same number of epochs or no early stopping (whose best-epoch weights would differ)."""
+    fixed = {"label", "max_epochs", "epoch"}
+    same = all(getattr(long, f) == getattr(short, f) for f in FoldPlan.__dataclass_fields__ if f not in fixed)
+    return (
+        same
+        and short.max_epochs <= long.max_epochs
+        and (short.max_epochs == long.max_epochs or not long.use_early_stopping)
+    )
+
+
+def shared_groups(plans: list[FoldPlan]) -> list[list[FoldPlan]]:
+    """``plans`` grouped by training: each group's first plan is the longest, trained once for the whole group."""
+    groups: list[list[FoldPlan]] = []
+    for plan in sorted(plans, key=lambda p: -p.max_epochs):
+        group = next((g for g in groups if shares_training(g[0], plan)), None)
+        if group is None:
+            groups.append([plan])
+        else:
+            group.append(plan)
+    return groups
+
+
+def crossvalidate_plans(
+    context: RunContext, plans: dict[str, FoldPlan], folder: Path, input_vars: list[Any], stage: str | None = None
+) -> dict[str, FoldResults]:
+    """Cross-validate every plan (keyed by selection kind) into ``<folder>/<label>``; plans that differ only in
+    their number of epochs share one training (:func:`shared_groups`), with results identical to separate ones."""
+    kinds = {id(plan): kind for kind, plan in plans.items()}
+    outcome: dict[str, FoldResults] = {}
+    for group in shared_groups(list(plans.values())):
+        for plan in group:
+            say(f"[{stage or plan.label}] cross-validating the {kinds[id(plan)]} trial ({plan.max_epochs} epochs)")
+        if len(group) > 1:
+            both = " and ".join(p.label for p in group)
+            say(f"[{stage or group[0].label}] {both} select the same trial: its folds are trained once, for both")
+        results = train_shared(context, group, folder / group[0].label, input_vars, stage)
+        outcome.update({kinds[id(plan)]: result for plan, result in zip(group, results, strict=True)})
+    return outcome
+
+
+def train_folds(
+    context: RunContext, plan: FoldPlan, models_dir: Path, input_vars: list[Any], stage: str | None = None
+) -> FoldResults:
     """Train ``plan`` on every fold (or once); returns where the models are and the target metric per model."""
+    return train_shared(context, [plan], models_dir, input_vars, stage)[0]
+
+
+def train_shared(
+    context: RunContext, group: list[FoldPlan], models_dir: Path, input_vars: list[Any], stage: str | None = None
+) -> list[FoldResults]:
+    """Train ``group[0]`` into ``models_dir``; the other plans of ``group`` share its training
+    (:func:`shares_training`) and get their models in ``<label>`` folders next to it. Results in ``group``'s order.
+    """
     from ray import tune
 
+    from optima_core.engine.fold_trial import FoldSettings, ModelTarget, run_fold_trial
     from optima_core.engine.progress import ProgressPrinter
     from optima_core.engine.tuning import launch_trials
 
+    plan = group[0]
     run_config = context.run_config
     folds = context.inputs(plan.crossvalidation)
     storage = models_dir.parent / "tune"
     experiment = f"crossvalidation_{plan.label}"
-    start_plan(plan, models_dir, storage / experiment)
+    members = [(plan, models_dir)] + [(other, models_dir.parent / other.label) for other in group[1:]]
+    start_plan(plan, models_dir, storage / experiment, [other for other, _ in members[1:]])
+    for other, directory in members[1:]:
+        start_plan(other, directory, storage / f"crossvalidation_{other.label}", trained_by=plan.label)
     seeds = context.fold_seeds(len(folds), reuse=plan.reuse_seed, fixed=plan.fixed_seed)
-    settings = TrialSettings(
+    trial_settings = TrialSettings(
         reference=context.reference,
         input_vars=tuple(input_vars),
         max_epochs=plan.max_epochs,
@@ -108,6 +174,18 @@ def train_folds(context: RunContext, plan: FoldPlan, models_dir: Path, input_var
         restore_best_weights=plan.restore_best_weights,
         use_gpu=context.plan.gpus_per_trial > 0,
     )
+    settings = FoldSettings(
+        trial=trial_settings,
+        targets=tuple(
+            ModelTarget(
+                str(directory),
+                None if member.max_epochs == plan.max_epochs else member.max_epochs,
+                tuple(member.model_config.items()),
+            )
+            for member, directory in members
+        ),
+        cpus=context.plan.cpus_per_trial,
+    )
     if plan.crossvalidation:
         datasets: Any = dict(enumerate(folds))
         param_space: dict[str, Any] = {
@@ -117,19 +195,66 @@ def train_folds(context: RunContext, plan: FoldPlan, models_dir: Path, input_var
     else:
         datasets = folds[0]
         param_space = {SEED_KEY: seeds[0]}
-    results = launch_trials(
-        context,
-        run_trial,
-        {"settings": settings, "datasets": datasets},
-        name=experiment,
-        storage=storage,
-        param_space=param_space,
-        progress=ProgressPrinter(len(folds), run_config.monitor_name, run_config.monitor_op, label="model"),
-    )
+    labels = " + ".join(member.label for member, _ in members)
+    with context.phases.phase(f"crossvalidation {labels}", stage):
+        results = launch_trials(
+            context,
+            run_fold_trial,
+            {"settings": settings, "datasets": datasets},
+            name=experiment,
+            storage=storage,
+            param_space=param_space,
+            progress=ProgressPrinter(len(folds), run_config.monitor_name, run_config.monitor_op, label="model"),
+        )
+    finished = []
+    for member, directory in members:
+        view = results if member is plan else [EpochView(r, member.max_epochs) for r in results]
+        finished.append(_collect(context, member, directory, folds, view, storage / experiment, stage))
+    return finished
+
+
+@dataclass
+class EpochView:
+    """A Tune result of a shared training as the shorter plan sees it: the history up to its last epoch."""
+
+    result: Any
+    last_epoch: int
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return dict(self.result.config)
+
+    @property
+    def error(self) -> Any:
+        return self.result.error
+
+    @property
+    def metrics_dataframe(self) -> Any:
+        frame = self.result.metrics_dataframe
+        if frame is None or "epoch" not in frame:
+            return frame
+        return frame[frame["epoch"] <= self.last_epoch].reset_index(drop=True)
+
+
+def _collect(
+    context: RunContext,
+    plan: FoldPlan,
+    models_dir: Path,
+    folds: list[dict[str, Any]],
+    results: Any,
+    experiment: Path,
+    stage: str | None,
+) -> FoldResults:
+    """Summarize the trainings of ``plan``, call ``finalize_model`` for each model its worker did not finalize,
+    and evaluate them (with what the workers evaluated already)."""
+    from optima_core.engine.fold_trial import evaluation_file
+
+    evaluated = context.phases.clock(f"evaluation {plan.label}", stage)
+    run_config = context.run_config
     outcome = summarize(results, run_config.monitor_name, run_config.monitor_op, plan.label)
     (models_dir / "results.txt").write_text(outcome["text"] + "\n")
     if not outcome["values"]:
-        raise all_failed_error(plan.label, outcome["reasons"], storage / experiment)
+        raise all_failed_error(plan.label, outcome["reasons"], experiment)
     if outcome["failed"]:
         say(
             f"[{plan.label}] {len(outcome['failed'])} of {len(folds)} models failed ({', '.join(outcome['failed'])}): "
@@ -138,9 +263,14 @@ def train_folds(context: RunContext, plan: FoldPlan, models_dir: Path, input_var
     suffix = context.manager.descriptor("backend", run_config.model_type).load().model_suffix
     names = [f"model_fold{k}" for k in range(len(folds))] if plan.crossvalidation else ["model"]
     model_files = [models_dir / f"{name}{suffix}" for name in names]
+    done: dict[int, Any] = {}
     for index, (name, path) in enumerate(zip(names, model_files, strict=True)):
+        worker = _worker_evaluation(evaluation_file(path))
         if index in outcome["failed_indices"]:
             path.unlink(missing_ok=True)  # a failed training's model, if an earlier attempt left one, is no result
+        elif worker is not None:
+            done[index] = worker["outcome"]  # finalized and evaluated in the worker that trained it
+            logger.debug("%s was finalized and evaluated in the worker that trained it", path)
         elif path.exists():
             split = tuple(folds[index][s] for s in ("train", "val", "test") if s in folds[index])
             context.hooks.finalize_model(
@@ -151,18 +281,44 @@ def train_folds(context: RunContext, plan: FoldPlan, models_dir: Path, input_var
                 model_info={"name": name, "split": index, "config": dict(plan.model_config)},
                 input_handler=context.input_handler,
             )
-    evaluation = evaluate_models(context, plan, folds, model_files, models_dir)
+    evaluation = evaluate_models(context, plan, folds, model_files, models_dir, done)
+    evaluated()
+    with context.phases.phase(f"onnx export {plan.label}", stage):
+        export_after_crossvalidation(context, plan, folds, model_files, models_dir)  # ONNX bundle, never fails the run
     text = outcome["text"] + ("\n\n" + evaluation if evaluation else "")
     return FoldResults(plan.label, models_dir, model_files, outcome["values"], outcome["failed"], text)
 
 
-def start_plan(plan: FoldPlan, models_dir: Path, experiment: Path) -> None:
+def _worker_evaluation(path: Path) -> dict[str, Any] | None:
+    """What a worker's evaluation left (and remove it: it is not a result of the run), or None."""
+    if not path.exists():
+        return None
+    try:
+        recorded = pickle.loads(path.read_bytes())
+    except Exception:  # noqa: BLE001 - an unreadable record: the driver evaluates the model again
+        recorded = None
+    path.unlink(missing_ok=True)
+    return recorded if isinstance(recorded, dict) and recorded.get("finalized") else None
+
+
+def start_plan(
+    plan: FoldPlan,
+    models_dir: Path,
+    experiment: Path,
+    shared_with: list[FoldPlan] | None = None,
+    trained_by: str | None = None,
+) -> None:
     """Prepare ``models_dir`` for ``plan``: keep what an earlier attempt of the same plan left, delete anything else.
 
     The models and the Tune experiment of another plan (an interrupted run whose optimization selected another trial
-    after ``--resume``) must not be continued: the fold models would not belong to the selection.
+    after ``--resume``) must not be continued: the fold models would not belong to the selection. A shared training
+    records the plans it also serves (``shared_with``); theirs, the plan whose training made them (``trained_by``).
     """
     wanted = json.loads(json.dumps(asdict(plan), default=repr))
+    if shared_with:
+        wanted["shared_with"] = [json.loads(json.dumps(asdict(p), default=repr)) for p in shared_with]
+    if trained_by:
+        wanted["trained_by"] = trained_by
     record = models_dir / PLAN_FILE
     recorded = json.loads(record.read_text()) if record.exists() else None
     if recorded == wanted:

@@ -5,26 +5,32 @@ the output folder and Ray exist, so bad data leave no folder behind; Ray starts 
 hook may return Ray Datasets), prepare the output folder, start Ray, run the stages the run-config asks for
 (:func:`stages_for`) one after the other, each on the result of the one before, shut Ray down.
 Each stage is a :class:`~optima_core.engine.stage.Stage` in its own module.
+After every stage, and when the run ends for any reason, ``report.html`` is rewritten (:mod:`optima_core.report`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 
 from optima_core.clusters.local import ResourcePlan
 from optima_core.config.loader import RunConfig
 from optima_core.engine.context import RunContext, inputs_need_ray, new_input_handler
+from optima_core.engine.driver_imports import import_tensorboardx_without_torch
 from optima_core.engine.fixed import FixedStage
 from optima_core.engine.hpo import MAIN_HPO_NAME, HpoStage
 from optima_core.engine.interruption import interruptible
 from optima_core.engine.output import holding_output_folder, output_folder, prepare_output_folder
 from optima_core.engine.pbt import PbtStage
-from optima_core.engine.ray_session import ray_session
+from optima_core.engine.phases import ShutDownClock, record_start_up
+from optima_core.engine.ray_session import ray_session, ray_session_in_background
 from optima_core.engine.selection_stage import VariableSelectionStage
 from optima_core.engine.stage import Stage, StageResult
 from optima_core.logs import log_to_file, say
 from optima_core.plugins.manager import OptimaPluginManager
+from optima_core.report.build import write_report_quietly
+from optima_core.report.record import start_facts
 from optima_core.training.job import RunReference
 
 
@@ -68,16 +74,34 @@ def _run_stages(
         run_config, manager, plan, output, reference, resume=options.resume, input_handler=input_handler
     )
     results: list[StageResult] = []
-    with ExitStack() as session:
+    phases = context.phases
+    record_start_up(phases)
+    # Ray (``session``) shuts down before the output folder (``folder``) is released, so the shut-down is recorded.
+    with ExitStack() as folder, ExitStack() as session:
+        shut_down = ShutDownClock(phases)
+        session.callback(shut_down.stop)
+        ray_ready: Callable[[], object] = lambda: None  # noqa: E731
         if inputs_need_ray(manager):  # a replaced input hook may return Ray Datasets
             session.enter_context(ray_session(plan, options.address))
-        write_input_plots = context.load_inputs()
-        prepare_output_folder(run_config, resume=options.resume)
-        session.enter_context(holding_output_folder(output))
+        else:  # Ray starts while the inputs load
+            ray_ready = session.enter_context(ray_session_in_background(ray_session(plan, options.address)))
+        with phases.phase("inputs"):
+            write_input_plots = context.load_inputs()
+        prepare_output_folder(run_config, resume=options.resume, facts=start_facts(context))
+        folder.enter_context(holding_output_folder(output))
+        folder.callback(write_report_quietly, output)  # the report also of a failed or interrupted run
+        folder.callback(phases.detach)
+        folder.callback(context.finish_input_plots, raise_error=False)  # a failed run still waits for them
         log_to_file(output)
+        phases.attach(output)
         say(f"Output folder: {output}")
-        write_input_plots()
-        session.enter_context(ray_session(plan, options.address))  # the one started above, if any
+        import_tensorboardx_without_torch()  # before the input plots' thread starts
+        context.start_input_plots(write_input_plots)
+        with phases.phase("ray start-up"):
+            ray_ready()
         for stage in stages_for(run_config):
             results.append(stage.run(context, results[-1] if results else None))
+            write_report_quietly(output)
+        context.finish_input_plots()
+        shut_down.start()
     return results

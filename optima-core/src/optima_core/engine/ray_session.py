@@ -11,6 +11,9 @@ matplotlib cache of the run unless ``MPLCONFIGDIR`` is set, and removes that fol
 
 ``ray.init`` installs a SIGTERM handler of its own in the driver; the run's handling of Ctrl-C and SIGTERM
 (:mod:`optima_core.engine.interruption`) is put back right after it, so a stopped run still shuts Ray down here.
+
+:func:`ray_session_in_background` starts a session in a thread (``optima run`` loads its inputs meanwhile); Ray
+then installs no SIGTERM handler at all, and the run's own handling stays in place.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -172,3 +177,64 @@ def start_local(plan: ResourcePlan, folder: Path, env_vars: dict[str, str]) -> N
         kwargs["_memory"] = int(plan.memory_mb * 1024 * 1024)
     with _loopback_only():
         ray.init(**kwargs)
+
+
+class _NotMainThreadNote(logging.Filter):
+    """Drop Ray's warning that a ``ray.init`` outside the main thread sets no SIGTERM handler (that is wanted)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "SIGTERM handler is not set" not in record.getMessage()
+
+
+def _enter_quietly(session: AbstractContextManager[Any]) -> Any:
+    ray_logger = logging.getLogger("ray._private.worker")
+    note = _NotMainThreadNote()
+    ray_logger.addFilter(note)
+    try:
+        return session.__enter__()
+    finally:
+        ray_logger.removeFilter(note)
+
+
+@contextmanager
+def ray_session_in_background(session: AbstractContextManager[Any]) -> Iterator[Callable[[], Any]]:
+    """Enter ``session`` (a :func:`ray_session`) in a thread at once; yields ``wait()``, which returns what the
+    session gives (``ray``) once it has started, or raises why it could not. The session ends with the block, after
+    its start has finished (also when the block fails before waiting).
+
+    The thread lives until the session has ended: Ray starts its GCS and raylet with ``PR_SET_PDEATHSIG``, which
+    kills them when the *thread* that started them ends, not the process.
+    """
+    started, finish = threading.Event(), threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def start_and_hold() -> None:
+        try:
+            outcome["value"] = _enter_quietly(session)
+        except BaseException as error:  # noqa: BLE001 - raised by wait(), in the thread that waits
+            outcome["error"] = error
+            return
+        finally:
+            started.set()
+        finish.wait()
+
+    thread = threading.Thread(target=start_and_hold, name="optima-ray-start", daemon=True)
+    thread.start()
+
+    def wait() -> Any:
+        started.wait()
+        if "error" in outcome:
+            raise outcome["error"]
+        reclaim_signals()
+        return outcome["value"]
+
+    try:
+        yield wait
+    finally:
+        started.wait()
+        try:
+            if "error" not in outcome:
+                session.__exit__(*sys.exc_info())
+        finally:
+            finish.set()
+            thread.join()

@@ -1,6 +1,8 @@
 """Evaluate the fold models of one hyperparameter set and write ``evaluation.txt`` and ``evaluation.json``.
 
-The ``evaluate`` hook is called for every model (the core's built-in unless a run-config or plugin replaces it).
+The ``evaluate`` hook is called for every model (the core's built-in unless a run-config or plugin replaces it), by
+:func:`evaluate_one`: in the Ray worker that trained the model (:mod:`optima_core.engine.fold_trial`), or here in
+the driver for a model its worker could not evaluate. Either way the files below have the same content.
 Next to the models: ``<model>_evaluation.txt`` per model, ``evaluation.txt`` (one model's text, or the template
 filled with the average and spread over folds) and ``evaluation.json``::
 
@@ -66,43 +68,84 @@ def evaluation_report(
     }
 
 
+#: One evaluated model: its template, values and the ``(group, name)`` key of each value; None when no ``evaluate``
+#: implementation answered.
+Outcome = tuple[str, list[Any], list[Key]] | None
+
+
+def evaluate_one(
+    hooks: Any,
+    run_config: Any,
+    input_handler: Any,
+    model_config: dict[str, Any],
+    split: tuple[Any, ...],
+    path: Path,
+    cpus: float,
+) -> Outcome:
+    """Call the ``evaluate`` hook for the model at ``path`` (figures into ``plots/<model>`` next to it), inside the
+    run's :func:`~optima_core.plugins.active.using_manager`; in the driver or in the worker that trained it."""
+    outcome = hooks.evaluate(
+        run_config=run_config,
+        model_path=str(path),
+        model_config=dict(model_config),
+        dataset_split=split,
+        input_handler=input_handler,
+        fig_dir=str(path.parent / "plots" / path.stem),
+        native_metrics=list(run_config.native_metrics),
+        weighted_native_metrics=list(run_config.weighted_native_metrics),
+        custom_metrics=list(run_config.custom_metrics),
+        composite_metrics=list(run_config.composite_metrics),
+        class_labels=list(run_config.evaluation_class_labels),
+        cpus=cpus,
+        print_results=False,
+        return_unfilled=True,
+    )
+    if outcome is None:
+        return None
+    template, values = outcome
+    keys = list(outcome.keys) if isinstance(outcome, Evaluation) else keys_from_template(template)
+    return str(template), list(values), keys
+
+
 def evaluate_models(
-    context: RunContext, plan: FoldPlan, folds: list[dict[str, Any]], model_files: list[Path], models_dir: Path
+    context: RunContext,
+    plan: FoldPlan,
+    folds: list[dict[str, Any]],
+    model_files: list[Path],
+    models_dir: Path,
+    done: dict[int, Outcome] | None = None,
 ) -> str:
-    """Call the ``evaluate`` hook for every model; write each result, the average over folds and the JSON."""
+    """Evaluate every model (``done``: the outcomes its worker computed already, by model index; the others are
+    evaluated here, one after the other); write each result, the average over folds and the JSON."""
     from optima_core.plugins.active import using_manager
 
     run_config = context.run_config
     use_median = bool(run_config.use_median_for_averages)
     evaluated: list[tuple[int, Path, list[Key], list[Any]]] = []
     collected: list[tuple[str, list[Any]]] = []
+    done = done or {}
     with using_manager(context.manager):
         for index, path in enumerate(model_files):
             if not path.exists():
                 continue
-            split = tuple(folds[index][s] for s in ("train", "val", "test") if s in folds[index])
-            outcome = context.hooks.evaluate(
-                run_config=run_config,
-                model_path=str(path),
-                model_config=dict(plan.model_config),
-                dataset_split=split,
-                input_handler=context.input_handler,
-                fig_dir=str(models_dir / "plots" / path.stem),
-                native_metrics=list(run_config.native_metrics),
-                weighted_native_metrics=list(run_config.weighted_native_metrics),
-                custom_metrics=list(run_config.custom_metrics),
-                composite_metrics=list(run_config.composite_metrics),
-                class_labels=list(run_config.evaluation_class_labels),
-                cpus=context.plan.cpus_per_trial,
-                print_results=False,
-                return_unfilled=True,
-            )
+            if index in done:
+                outcome = done[index]
+            else:
+                split = tuple(folds[index][s] for s in ("train", "val", "test") if s in folds[index])
+                outcome = evaluate_one(
+                    context.hooks,
+                    run_config,
+                    context.input_handler,
+                    plan.model_config,
+                    split,
+                    path,
+                    context.plan.cpus_per_trial,
+                )
             if outcome is None:
                 return ""
-            template, values = outcome
-            keys = list(outcome.keys) if isinstance(outcome, Evaluation) else keys_from_template(template)
-            collected.append((template, list(values)))
-            evaluated.append((index, path, keys, list(values)))
+            template, values, keys = outcome
+            collected.append((template, values))
+            evaluated.append((index, path, keys, values))
             (models_dir / f"{path.stem}_evaluation.txt").write_text(template.format(*values) + "\n")
     if not collected:
         return ""
