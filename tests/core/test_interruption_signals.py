@@ -34,3 +34,25 @@ def test_a_stop_signal_during_a_tune_experiment_lets_it_stop_then_raises() -> No
     assert stops == [signal.SIGTERM]
     assert after_signal, "the signal did not wait for the experiment to return"
     assert raised.value.exit_code == 143
+
+
+class _SignalledWhileCollected:
+    """Sends SIGTERM from ``__del__``: the handler's exception is raised there, where Python only prints it."""
+
+    def __del__(self) -> None:
+        import time
+
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.5)  # the handler runs during the sleep and its RunInterrupted is "ignored"
+
+
+def test_a_stop_signal_whose_exception_python_swallowed_still_stops_the_next_experiment() -> None:
+    """Seen in a SLURM job: SIGTERM arrived in an import-lock callback, the exception was ignored, and the run went
+    on with its trials until SLURM killed it, without saying why."""
+    started = []
+    with pytest.raises(RunInterrupted) as stopped, interruptible():
+        _SignalledWhileCollected().__class__  # noqa: B018 - created and collected at once
+        with tune_experiment():
+            started.append(True)
+    assert stopped.value.signal_name == "SIGTERM"
+    assert not started, "a Tune experiment started after a stop signal"

@@ -371,11 +371,32 @@ def evaluate_variable_importance(
     output_dir: Any,
     cpus: Any,
     return_models_with_inputs: bool,
+    var_sets_to_try: Any,
+    temp_output_path: Any,
+    cpus_per_model: Any,
+    gpus_per_model: Any,
+    training_func: Any,
+    get_ShufflerAndPredictor_pool: Any,  # noqa: N803 - the original's name
+    delete_ShufflerAndPredictor_pool: Any,  # noqa: N803 - the original's name
+    placement_group: Any,
+    custom_metrics: Any,
+    composite_metrics: Any,
+    native_metrics: Any,
+    weighted_native_metrics: Any,
+    rng: Any,
 ) -> Any:
     """Evaluate the target metric for each variable set; used when ``variable_optimization_mode='custom'``.
 
     Called by the variable-selection stage once per iteration. Returns ``{label: metric values}``, or with
     ``return_models_with_inputs=True`` a tuple ``(metrics, models_with_inputs_by_var_set)``. ``None``: not mine.
+
+    An implementation takes any subset of the arguments by name. Besides OPTIMA's (``variable_sets``,
+    ``output_dir``, ``cpus``) it gets those of the original's ``evaluate_vars_shuffle``/``evaluate_vars_retrain``
+    (``var_sets_to_try`` = ``variable_sets``, ``temp_output_path`` = ``output_dir``, ``cpus_per_model``,
+    ``gpus_per_model``, the run-config's ``custom_metrics``/``composite_metrics``/``native_metrics``/
+    ``weighted_native_metrics``, a seeded numpy ``rng``; ``training_func``, the two pool factories and
+    ``placement_group`` are ``None``: OPTIMA schedules on its own), so a function written for the original can pass
+    its arguments on to ``OPTIMA.core.variable_optimization.evaluate_vars_shuffle`` unchanged.
     """
 
 

@@ -118,3 +118,40 @@ def test_keras_end_to_end(tmp_path: Path, ray_instance: None) -> None:
     assert len(record["iterations"][0]["tried"]) == 4
     assert set(record["stability"]) == {"a_shift", "b_shift", "noise1", "noise2"}
     assert list((output / "variable_selection" / "retrain").glob("*/*/repeat*/model_fold0.keras"))
+
+
+#: A run-config's own evaluator written the way the reference documents it: the original's parameters, passed on to
+#: the original's ``evaluate_vars_shuffle`` from its documented import path.
+ORIGINAL_STYLE_CUSTOM_EVALUATOR = """
+reevaluate_candidate_to_drop = False
+from OPTIMA.core.variable_optimization import evaluate_vars_shuffle
+
+CALLS = []
+
+def evaluate_variable_importance(model_config, models_with_inputs, run_config, metric, input_handler,
+                                 var_sets_to_try, training_func=None, get_ShufflerAndPredictor_pool=None,
+                                 delete_ShufflerAndPredictor_pool=None, temp_output_path=None, num_repeats=1,
+                                 cpus_per_model=1, gpus_per_model=0, placement_group=None, custom_metrics=None,
+                                 composite_metrics=None, native_metrics=None, weighted_native_metrics=None, rng=None,
+                                 return_models_with_inputs=False):
+    CALLS.append(sorted(var_sets_to_try))
+    return evaluate_vars_shuffle(model_config, models_with_inputs, run_config, metric, input_handler,
+                                 var_sets_to_try, training_func, get_ShufflerAndPredictor_pool,
+                                 delete_ShufflerAndPredictor_pool, temp_output_path, num_repeats, cpus_per_model,
+                                 gpus_per_model, placement_group, custom_metrics, composite_metrics, native_metrics,
+                                 weighted_native_metrics, rng, return_models_with_inputs)
+"""
+
+
+@pytest.mark.lightning
+def test_an_original_style_custom_evaluator_runs_through_the_original_import_path(tmp_path: Path, pre_hpo: Any) -> None:
+    from optima_core.variable_selection import run_variable_selection
+
+    context = make_context(write_run_config(tmp_path, "custom", ORIGINAL_STYLE_CUSTOM_EVALUATOR, **DATA))
+    result = run_variable_selection(context, pre_hpo)
+    calls = context.run_config.module.CALLS
+    assert calls, "the run-config's evaluate_variable_importance was never called"
+    assert all(labels for labels in calls)
+    missing = [v for v in INFORMATIVE if v not in result.selected]
+    assert not missing, f"dropped informative variables {missing}; selected {result.selected}"
+    assert len([v for v in NOISE if v in result.selected]) <= 1, result.selected

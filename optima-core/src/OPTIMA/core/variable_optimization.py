@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -41,21 +40,18 @@ def get_models_with_inputs(models: Sequence[tuple[str, Sequence[Any]]], input_va
 
 
 def _running_selection() -> tuple[SelectionSession, str]:
-    """The session and iteration of the variable-selection evaluator up the call stack."""
+    """The session and iteration of the variable selection whose ``evaluate_variable_importance`` is running."""
     from optima_core.errors import OptimaUserError
-    from optima_core.variable_selection.base import Evaluator
+    from optima_core.variable_selection.session import current_selection
 
-    frame = sys._getframe(1)
-    while frame is not None:
-        candidate = frame.f_locals.get("self")
-        if isinstance(candidate, Evaluator):
-            return candidate.session, str(frame.f_locals.get("iteration", "custom"))
-        frame = frame.f_back  # type: ignore[assignment]
-    raise OptimaUserError(
-        "OPTIMA.core.variable_optimization.evaluate_vars_shuffle/evaluate_vars_retrain were called outside a "
-        "variable selection: expected a call from the run-config's evaluate_variable_importance while "
-        "perform_variable_opt = True and variable_optimization_mode = 'custom'"
-    )
+    running = current_selection()
+    if running is None:
+        raise OptimaUserError(
+            "OPTIMA.core.variable_optimization.evaluate_vars_shuffle/evaluate_vars_retrain were called outside a "
+            "variable selection: expected a call from the run-config's evaluate_variable_importance while "
+            "perform_variable_opt = True and variable_optimization_mode = 'custom'"
+        )
+    return running
 
 
 def _evaluate(

@@ -24,12 +24,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from optima_core.builtin import plugin as builtin_plugin
 from optima_core.deploy.export import export_after_crossvalidation
 from optima_core.engine.context import RunContext
 from optima_core.engine.errors import OptimizationFailedError
 from optima_core.engine.trial import FOLD_KEY, RESUME_CHECKPOINT_INTERVAL_S, SEED_KEY, TrialSettings
 from optima_core.errors import find_user_error
 from optima_core.evaluation.average import spread_name, summarise
+from optima_core.evaluation.builtin import say_once_if_plots_skipped
 from optima_core.evaluation.folds import evaluate_models
 from optima_core.logs import say
 from optima_core.selection import Selection
@@ -282,6 +284,8 @@ def _collect(
                 input_handler=context.input_handler,
             )
     evaluation = evaluate_models(context, plan, folds, model_files, models_dir, done)
+    if done and context.manager.hook_providers("evaluate")[:1] == [builtin_plugin.__name__]:
+        say_once_if_plots_skipped(context.manager)  # the workers' evaluations could not say it on the console
     evaluated()
     with context.phases.phase(f"onnx export {plan.label}", stage):
         export_after_crossvalidation(context, plan, folds, model_files, models_dir)  # ONNX bundle, never fails the run

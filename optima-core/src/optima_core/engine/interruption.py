@@ -92,6 +92,16 @@ def interruptible() -> Iterator[None]:
         _state.signum = None
 
 
+def raise_if_interrupted() -> None:
+    """Raise :class:`RunInterrupted` if a stop signal came during the run (in the main thread).
+
+    The handler raises at once, but Python swallows an exception raised where it cannot propagate (a ``__del__``, a
+    weakref callback of the import system: "Exception ignored in ..."), so the run checks again before anything
+    long starts: each stage and each Tune experiment."""
+    if _state.active and _state.signum is not None and threading.current_thread() is threading.main_thread():
+        raise RunInterrupted(_state.signum)
+
+
 def reclaim_signals() -> None:
     """Inside :func:`interruptible`, handle the stop signals again (``ray.init`` installs a SIGTERM handler of its
     own in the driver, which ends the process at once); elsewhere nothing changes."""
@@ -106,6 +116,7 @@ def tune_experiment() -> Iterator[None]:
     if not _state.active or threading.current_thread() is not threading.main_thread():
         yield  # not inside interruptible(): Tune's own handling applies
         return
+    raise_if_interrupted()
     _state.before_fit = signal.getsignal(TUNE_STOP_SIGNAL)
     _state.in_fit = True
     tune_setting = os.environ.get(TUNE_SIGINT_VARIABLE)

@@ -20,7 +20,7 @@ from optima_core.engine.context import RunContext, inputs_need_ray, new_input_ha
 from optima_core.engine.driver_imports import import_tensorboardx_without_torch
 from optima_core.engine.fixed import FixedStage
 from optima_core.engine.hpo import MAIN_HPO_NAME, HpoStage
-from optima_core.engine.interruption import interruptible
+from optima_core.engine.interruption import interruptible, raise_if_interrupted
 from optima_core.engine.output import holding_output_folder, output_folder, prepare_output_folder
 from optima_core.engine.pbt import PbtStage
 from optima_core.engine.phases import ShutDownClock, record_start_up
@@ -100,6 +100,7 @@ def _run_stages(
         with phases.phase("ray start-up"):
             ray_ready()
         for stage in stages_for(run_config):
+            raise_if_interrupted()  # a stop signal whose exception Python swallowed (see the function)
             results.append(stage.run(context, results[-1] if results else None))
             write_report_quietly(output)
         context.finish_input_plots()

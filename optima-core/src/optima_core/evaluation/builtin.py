@@ -94,18 +94,27 @@ def skip_reason() -> str:
     return "no loaded plugin registers it (see 'optima plugins')"
 
 
+def say_once_if_plots_skipped(manager: Any) -> None:
+    """Say once per run (per manager) why the evaluation has no figures, if no producer ``'evaluation'`` exists.
+
+    Called where the figures would be drawn, and by the driver after a cross-validation (whose models are
+    evaluated in Ray workers, where nothing said reaches the console)."""
+    if manager.plots().get(EVALUATION_PLOT) is not None or _TOLD.get(id(manager)) is manager:
+        return
+    _TOLD[id(manager)] = manager
+    say(
+        f"plots skipped: no plot producer '{EVALUATION_PLOT}' is registered ({skip_reason()}); "
+        "evaluation.txt and evaluation.json are written without figures"
+    )
+
+
 def draw_figures(
     manager: Any, data: dict[str, EventData], predictions: dict[str, np.ndarray], labels: list[str], fig_dir: Any
 ) -> None:
     """Ask the plot producer ``'evaluation'`` for the figures; without one, say once per run why there are none."""
     producer = manager.plots().get(EVALUATION_PLOT)
     if producer is None:
-        if _TOLD.get(id(manager)) is not manager:
-            _TOLD[id(manager)] = manager
-            say(
-                f"plots skipped: no plot producer '{EVALUATION_PLOT}' is registered ({skip_reason()}); "
-                "evaluation.txt and evaluation.json are written without figures"
-            )
+        say_once_if_plots_skipped(manager)
         return
     from optima_core.plugins.active import using_manager
 

@@ -236,6 +236,19 @@ class Hooks:
         output_dir: Any,
         cpus: Any,
         return_models_with_inputs: bool,
+        var_sets_to_try: Any = None,
+        temp_output_path: Any = None,
+        cpus_per_model: Any = None,
+        gpus_per_model: Any = None,
+        training_func: Any = None,
+        get_ShufflerAndPredictor_pool: Any = None,  # noqa: N803
+        delete_ShufflerAndPredictor_pool: Any = None,  # noqa: N803
+        placement_group: Any = None,
+        custom_metrics: Any = None,
+        composite_metrics: Any = None,
+        native_metrics: Any = None,
+        weighted_native_metrics: Any = None,
+        rng: Any = None,
     ) -> Any:
         return self._relay.evaluate_variable_importance(
             run_config=run_config,
@@ -248,4 +261,17 @@ class Hooks:
             output_dir=output_dir,
             cpus=cpus,
             return_models_with_inputs=return_models_with_inputs,
+            var_sets_to_try=var_sets_to_try,
+            temp_output_path=temp_output_path,
+            cpus_per_model=cpus_per_model,
+            gpus_per_model=gpus_per_model,
+            training_func=training_func,
+            get_ShufflerAndPredictor_pool=get_ShufflerAndPredictor_pool,
+            delete_ShufflerAndPredictor_pool=delete_ShufflerAndPredictor_pool,
+            placement_group=placement_group,
+            custom_metrics=custom_metrics,
+            composite_metrics=composite_metrics,
+            native_metrics=native_metrics,
+            weighted_native_metrics=weighted_native_metrics,
+            rng=rng,
         )

@@ -20,7 +20,12 @@ import numpy as np
 from optima_core.errors import OptimaUserError
 from optima_core.variable_selection.base import Evaluator
 from optima_core.variable_selection.retrain import RetrainEvaluator
-from optima_core.variable_selection.session import EvaluationOutcome, ModelEntry, SelectionSession
+from optima_core.variable_selection.session import (
+    EvaluationOutcome,
+    ModelEntry,
+    SelectionSession,
+    running_selection,
+)
 from optima_core.variable_selection.shuffle import ShuffleEvaluator
 
 
@@ -100,18 +105,29 @@ class CustomEvaluator(Evaluator):
         hooks = session.hooks
         output_dir = session.folder / "custom" / iteration
         output_dir.mkdir(parents=True, exist_ok=True)
-        result = hooks.evaluate_variable_importance(
-            run_config=session.run_config,
-            model_config=dict(session.model_config),
-            models_with_inputs=session.models_with_inputs(),
-            variable_sets={label: list(v) for label, v in variable_sets.items()},
-            metric=session.metric.descriptor(),
-            num_repeats=num_repeats,
-            input_handler=session.handler_for(session.models[0].input_vars),
-            output_dir=str(output_dir),
-            cpus=session.cpus,
-            return_models_with_inputs=True,
-        )
+        with running_selection(session, iteration):
+            result = hooks.evaluate_variable_importance(
+                run_config=session.run_config,
+                model_config=dict(session.model_config),
+                models_with_inputs=session.models_with_inputs(),
+                variable_sets={label: list(v) for label, v in variable_sets.items()},
+                metric=session.metric.descriptor(),
+                num_repeats=num_repeats,
+                input_handler=session.handler_for(session.models[0].input_vars),
+                output_dir=str(output_dir),
+                cpus=session.cpus,
+                return_models_with_inputs=True,
+                # the same again under the original's names, for a function written for it
+                var_sets_to_try={label: list(v) for label, v in variable_sets.items()},
+                temp_output_path=str(output_dir),
+                cpus_per_model=1,
+                gpus_per_model=0,
+                custom_metrics=session.run_config.get("custom_metrics"),
+                composite_metrics=session.run_config.get("composite_metrics"),
+                native_metrics=session.run_config.get("native_metrics"),
+                weighted_native_metrics=session.run_config.get("weighted_native_metrics"),
+                rng=np.random.default_rng(session.run_config.get("random_seed")),
+            )
         if result is None:
             raise OptimaUserError(
                 "variable_optimization_mode is 'custom' but no evaluate_variable_importance implementation "

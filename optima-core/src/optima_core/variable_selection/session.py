@@ -7,8 +7,10 @@ copy of the ``Input`` matrix per call; the other columns are shared).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -134,3 +136,23 @@ class SelectionSession:
             self.predictor(entry)  # load sequentially: framework imports are not thread-safe
         values = self.run_parallel([partial(self.score, m, self.fold_data(m.fold, m.input_vars)) for m in models])
         return np.asarray(values, dtype=float)[:, None]
+
+
+#: The selection (and iteration) whose run-config ``evaluate_variable_importance`` is running: what
+#: ``OPTIMA.core.variable_optimization``'s ``evaluate_vars_shuffle``/``evaluate_vars_retrain`` score with.
+_running: ContextVar[tuple[SelectionSession, str] | None] = ContextVar("optima_running_selection", default=None)
+
+
+@contextmanager
+def running_selection(session: SelectionSession, iteration: str) -> Iterator[None]:
+    """Make ``session`` the running selection while the run-config's evaluator runs."""
+    token = _running.set((session, iteration))
+    try:
+        yield
+    finally:
+        _running.reset(token)
+
+
+def current_selection() -> tuple[SelectionSession, str] | None:
+    """The running selection and iteration, or None outside the run-config's evaluator."""
+    return _running.get()
