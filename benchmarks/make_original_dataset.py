@@ -41,7 +41,8 @@ VARIABLES = INFORMATIVE + NOISE
 def make_frame(events: int, seed: int) -> pd.DataFrame:
     """``events`` events (half signal), flat columns: the variables, ``Weight``, ``EventNumber``, ``target``."""
     rng = np.random.default_rng(seed)
-    target = (rng.random(events) < 0.5).astype(np.int8)
+    # float32 labels: the original's weighted Keras loss multiplies them with float32 tensors (int8 fails there)
+    target = (rng.random(events) < 0.5).astype(np.float32)
     s = target.astype(np.float64)  # 1 for signal
     pt1 = np.exp(rng.normal(3.6 + 0.25 * s, 0.45))
     pt2 = pt1 * rng.uniform(0.2, 1.0, events) ** (1.0 - 0.3 * s)

@@ -88,12 +88,20 @@ def tree_rss_kib(root: int) -> int:
     return total
 
 
+#: A run that takes longer is stopped and counted as failed (the original retries a failing trial forever).
+RUN_TIMEOUT_S = 1800
+
+
 def run_measured(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[float, float, int]:
     """Run ``command``; return its wall time, the peak RSS of its process tree (MiB) and its exit status."""
     peak = 0
     with log.open("w") as out:
         start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        killer = threading.Timer(RUN_TIMEOUT_S, lambda: os.killpg(process.pid, 15))
+        killer.start()
         done = threading.Event()
 
         def sample() -> None:
@@ -106,6 +114,7 @@ def run_measured(command: list[str], cwd: Path, env: dict[str, str], log: Path) 
         sampler.start()
         code = process.wait()
         wall = time.perf_counter() - start
+        killer.cancel()
         done.set()
         sampler.join()
     return wall, peak / 1024, code
@@ -143,44 +152,21 @@ def write_config(work: Path, name: str, dataset: Path, replacements: dict[str, s
 
 
 def ours_auc(output: Path) -> float | None:
-    """Cross-validated test ROC AUC of ours' best-value selection, from evaluation.json."""
+    """Cross-validated test ROC AUC of ours' best-value selection: ``average.test.roc_auc.value`` of its
+    evaluation.json (schema: optima_core/evaluation/results.py)."""
     for path in sorted(output.glob("**/crossvalidation/best_value/evaluation.json")):
-        payload = json.loads(path.read_text())
-        found = _find_auc(payload)
-        if found is not None:
-            return found
-    return None
-
-
-def _find_auc(payload: object, split: str | None = None) -> float | None:
-    """The mean test AUC somewhere in an evaluation.json (schema: optima_core/evaluation/results.py)."""
-    if isinstance(payload, dict):
-        for key, value in payload.items():
-            name = str(key).lower()
-            inner_split = "test" if name == "test" else split
-            if inner_split == "test" and "auc" in name:
-                if isinstance(value, dict) and isinstance(value.get("mean"), (int, float)):
-                    return float(value["mean"])
-                if isinstance(value, (int, float)):
-                    return float(value)
-            found = _find_auc(value, inner_split)
-            if found is not None:
-                return found
-    if isinstance(payload, list):
-        for value in payload:
-            found = _find_auc(value, split)
-            if found is not None:
-                return found
+        test = json.loads(path.read_text()).get("average", {}).get("test", {})
+        if "roc_auc" in test:
+            return float(test["roc_auc"]["value"])
     return None
 
 
 def original_auc(output: Path) -> float | None:
-    """The original's averaged test ROC AUC of its best-value cross-validation (from its results text files)."""
-    candidates = sorted(output.glob("**/best_value/**/results*.txt")) + sorted(output.glob("**/results*.txt"))
-    for path in candidates:
-        text = path.read_text(errors="replace")
-        match = re.search(r"(?is)test.{0,200}?auc[^0-9]*([01]\.[0-9]+)", text) or re.search(
-            r"(?is)auc.{0,80}?test[^0-9]*([01]\.[0-9]+)", text
+    """The original's averaged test ROC AUC of its best-value cross-validation, from its ``results/results.txt``
+    (a ``.../best_value:`` heading, then ``AUC (testing): mean +- spread (per fold)``)."""
+    for path in sorted(output.glob("**/results/results.txt")):
+        match = re.search(
+            r"best_value:\s*\n(?:.*\n)*?\s*AUC \(testing\):\s*([0-9.]+)", path.read_text(errors="replace")
         )
         if match:
             return float(match.group(1))
