@@ -43,10 +43,10 @@ class BackgroundTask:
             raise self.error
         return self.result
 
-    def join_quietly(self) -> None:
-        """Wait for the work without raising its error (it stays in :attr:`error`)."""
-        self._thread.join()
-        self._joined = True
+    def join_quietly(self, timeout: float | None = None) -> None:
+        """Wait for the work (at most ``timeout`` seconds) without raising its error (it stays in :attr:`error`)."""
+        self._thread.join(timeout)
+        self._joined = not self._thread.is_alive()
 
     def done(self) -> bool:
         return not self._thread.is_alive()

@@ -162,7 +162,7 @@ class RunContext:
 
         self._input_plots = BackgroundTask("input-plots", timed)
 
-    def finish_input_plots(self, *, raise_error: bool = True) -> None:
+    def finish_input_plots(self, *, raise_error: bool = True, timeout: float | None = None) -> None:
         """Wait for the input plots; an error drawing them is raised here (or, for a run that failed already,
         logged). Called before the driver draws other figures (matplotlib's style settings are global) and before
         the run ends."""
@@ -172,8 +172,10 @@ class RunContext:
         if raise_error:
             task.join()
             return
-        task.join_quietly()
-        if task.error is not None:
+        task.join_quietly(timeout)
+        if not task.done():
+            logging.getLogger(__name__).warning("the input plots were not finished when the run stopped")
+        elif task.error is not None:
             logging.getLogger(__name__).warning("the input plots failed: %s", task.error)
 
     def fold_seeds(self, folds: int, *, reuse: bool = False, fixed: bool = False) -> list[int]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,10 +61,22 @@ class _State:
 _state = _State()
 
 
+#: After a stop signal the run waits at most this long for work that is not needed to resume (the input plots): a
+#: batch system kills a job soon after its SIGTERM (SLURM's KillWait, often 30 s).
+STOPPING_WAIT_S = 2.0
+
+
+def stop_requested() -> bool:
+    """Whether a stop signal came during the run."""
+    return _state.signum is not None
+
+
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     first = _state.signum is None
     if first:
         _state.signum = signum
+        # said at once: the clean-up that follows may be cut short by a batch system's kill
+        print(f"received {signal.Signals(signum).name}: stopping the run", file=sys.stderr, flush=True)
     tune_stop = signal.getsignal(TUNE_STOP_SIGNAL)
     # Tune's handler is installed once its fit has started (the one from before is a stale one of an earlier fit)
     if first and _state.in_fit and callable(tune_stop) and tune_stop is not _state.before_fit:

@@ -20,7 +20,12 @@ from optima_core.engine.context import RunContext, inputs_need_ray, new_input_ha
 from optima_core.engine.driver_imports import import_tensorboardx_without_torch
 from optima_core.engine.fixed import FixedStage
 from optima_core.engine.hpo import MAIN_HPO_NAME, HpoStage
-from optima_core.engine.interruption import interruptible, raise_if_interrupted
+from optima_core.engine.interruption import (
+    STOPPING_WAIT_S,
+    interruptible,
+    raise_if_interrupted,
+    stop_requested,
+)
 from optima_core.engine.output import holding_output_folder, output_folder, prepare_output_folder
 from optima_core.engine.pbt import PbtStage
 from optima_core.engine.phases import ShutDownClock, record_start_up
@@ -64,6 +69,11 @@ def run(
         return _run_stages(run_config, manager, plan, options)
 
 
+def finish_input_plots_quietly(context: RunContext) -> None:
+    """Wait for the input plots of a run that ended (not long, if a stop signal ended it); never raise."""
+    context.finish_input_plots(raise_error=False, timeout=STOPPING_WAIT_S if stop_requested() else None)
+
+
 def _run_stages(
     run_config: RunConfig, manager: OptimaPluginManager, plan: ResourcePlan, options: RunOptions
 ) -> list[StageResult]:
@@ -91,7 +101,7 @@ def _run_stages(
         folder.enter_context(holding_output_folder(output))
         folder.callback(write_report_quietly, output)  # the report also of a failed or interrupted run
         folder.callback(phases.detach)
-        folder.callback(context.finish_input_plots, raise_error=False)  # a failed run still waits for them
+        folder.callback(finish_input_plots_quietly, context)  # a failed run still waits for them
         log_to_file(output)
         phases.attach(output)
         say(f"Output folder: {output}")
