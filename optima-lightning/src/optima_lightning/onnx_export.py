@@ -72,7 +72,7 @@ def _wrapper(model: Any, sample: Any) -> Any:
     return Predict(model, int(outputs.shape[-1]) if outputs.dim() > 1 else 1).eval()
 
 
-def _torchscript(wrapper: Any, sample: Any, path: Path, opset: int) -> None:
+def _export(wrapper: Any, sample: Any, path: Path, opset: int, **exporter_options: Any) -> None:
     import torch
 
     torch.onnx.export(
@@ -82,26 +82,20 @@ def _torchscript(wrapper: Any, sample: Any, path: Path, opset: int) -> None:
         input_names=[INPUT_NAME],
         output_names=[OUTPUT_NAME],
         opset_version=opset,
-        dynamo=False,
-        dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+        **exporter_options,
     )
+
+
+def _torchscript(wrapper: Any, sample: Any, path: Path, opset: int) -> None:
+    dynamic_axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}}
+    _export(wrapper, sample, path, opset, dynamo=False, dynamic_axes=dynamic_axes)
 
 
 def _dynamo(wrapper: Any, sample: Any, path: Path, opset: int) -> None:
     import torch
 
-    torch.onnx.export(
-        wrapper,
-        (sample,),
-        str(path),
-        input_names=[INPUT_NAME],
-        output_names=[OUTPUT_NAME],
-        opset_version=opset,
-        dynamo=True,
-        dynamic_shapes=({0: torch.export.Dim("batch")},),
-        external_data=False,
-        verbose=False,
-    )
+    batch = ({0: torch.export.Dim("batch")},)
+    _export(wrapper, sample, path, opset, dynamo=True, dynamic_shapes=batch, external_data=False, verbose=False)
 
 
 EXPORTERS: tuple[tuple[str, Callable[[Any, Any, Path, int], None]], ...] = (

@@ -8,7 +8,6 @@ evaluators and the hooks provided. Without a manager these checks are skipped; t
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,13 @@ from typing import TYPE_CHECKING, Any
 from optima_core.config.builtin_model import check_monitor_name, check_search_space, check_top_level_names
 from optima_core.config.components import check_components
 from optima_core.config.loader import RunConfig, setting_names
+from optima_core.config.metric_names import (
+    check_metric_reference,
+    closest_name,
+    composite_names,
+    metric_names,
+    reported_names,
+)
 from optima_core.config.parameters import PARAMETERS, PARAMETERS_BY_NAME, Derived
 from optima_core.config.problems import ConfigError, Problem
 from optima_core.config.search_space import validate_search_space
@@ -39,56 +45,13 @@ class ValidationReport:
         return not self.problems
 
 
-def _close(name: str, candidates: list[str] | tuple[str, ...], cutoff: float = 0.75) -> str | None:
-    lowered = {c.lower(): c for c in candidates}
-    if name.lower() in lowered:
-        return lowered[name.lower()]
-    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=cutoff)
-    return matches[0] if matches else None
-
-
-def _metric_names(values: dict[str, Any]) -> list[str]:
-    names: list[str] = []
-    for key in ("native_metrics", "weighted_native_metrics", "custom_metrics"):
-        entries = values.get(key)
-        if isinstance(entries, (list, tuple)):
-            names.extend(e[0] for e in entries if isinstance(e, (list, tuple)) and e and isinstance(e[0], str))
-    return names
-
-
-def _composite_names(values: dict[str, Any]) -> list[str]:
-    entries = values.get("composite_metrics")
-    if not isinstance(entries, (list, tuple)):
-        return []
-    return [e[0] for e in entries if isinstance(e, (list, tuple)) and e and isinstance(e[0], str)]
-
-
-def _check_metric_reference(parameter: str, name: str, known: set[str], bare: list[str]) -> Problem | None:
-    """Accept known names and anything a backend may report, but catch a missing prefix or a typo."""
-    if name in known:
-        return None
-    if name in bare:
-        return Problem(parameter, name, "a reported metric name", f"add the prefix: 'val_{name}' or 'train_{name}'")
-    close = _close(name, sorted(known), cutoff=0.8)
-    if close:
-        return Problem(parameter, name, "a reported metric name", f"did you mean '{close}'?")
-    return None
-
-
-def _reported_names(values: dict[str, Any]) -> tuple[set[str], list[str]]:
-    """The metric names training reports (``train_``/``val_`` loss and metrics, composites), and the bare names."""
-    bare = ["loss", *_metric_names(values)]
-    reported = {f"{prefix}_{name}" for prefix in ("train", "val") for name in bare}
-    return reported | set(_composite_names(values)), bare
-
-
 def _unknown_names(run_config: RunConfig, report: ValidationReport) -> None:
     known = [p.name for p in PARAMETERS]
     if run_config.module is not None:
         for name, value in setting_names(run_config.module).items():
             if name in PARAMETERS_BY_NAME:
                 continue
-            close = _close(name, known)
+            close = closest_name(name, known)
             if close:
                 report.problems.append(
                     Problem(
@@ -104,7 +67,7 @@ def _unknown_names(run_config: RunConfig, report: ValidationReport) -> None:
     if defaults_module is not None:
         for name, value in setting_names(defaults_module).items():
             if name not in PARAMETERS_BY_NAME:
-                close = _close(name, known)
+                close = closest_name(name, known)
                 hint = f"did you mean '{close}'?" if close else "a defaults file may only set known parameters"
                 report.problems.append(Problem(f"{name} (defaults file)", value, "a known parameter", hint))
 
@@ -155,11 +118,11 @@ def _cross_parameter(values: dict[str, Any], run_config: RunConfig, report: Vali
 
     _check_asha(values, run_config.sources, report)
 
-    bare = _metric_names(values)
-    composites = _composite_names(values)
-    known, unprefixed = _reported_names(values)  # bare names are reported only with a 'train_' or 'val_' prefix
+    bare = metric_names(values)
+    composites = composite_names(values)
+    known, unprefixed = reported_names(values)  # bare names are reported only with a 'train_' or 'val_' prefix
     if isinstance(values["monitor_name"], str):
-        problem = _check_metric_reference("monitor_name", values["monitor_name"], known, unprefixed)
+        problem = check_metric_reference("monitor_name", values["monitor_name"], known, unprefixed)
         if problem:
             add(problem)
     for key in ("composite_metrics", "overtraining_conditions"):
@@ -170,7 +133,7 @@ def _cross_parameter(values: dict[str, Any], run_config: RunConfig, report: Vali
             if isinstance(entry, (list, tuple)) and len(entry) == 3 and isinstance(entry[1], (list, tuple)):
                 for name in entry[1]:
                     if isinstance(name, str):
-                        problem = _check_metric_reference(f"{key}[{index}] ('{entry[0]}')", name, known, unprefixed)
+                        problem = check_metric_reference(f"{key}[{index}] ('{entry[0]}')", name, known, unprefixed)
                         if problem:
                             add(problem)
     duplicates = sorted({n for n in bare + composites if (bare + composites).count(n) > 1})
@@ -180,7 +143,7 @@ def _cross_parameter(values: dict[str, Any], run_config: RunConfig, report: Vali
     var_metric = values["var_metric"]
     if isinstance(var_metric, str) and var_metric != "loss" and var_metric not in bare:
         allowed = ["loss", *bare]
-        close = _close(var_metric, allowed)
+        close = closest_name(var_metric, allowed)
         hint = f"did you mean '{close}'?" if close else ""
         add(
             Problem(
@@ -196,7 +159,7 @@ def _cross_parameter(values: dict[str, Any], run_config: RunConfig, report: Vali
     if isinstance(scaling, dict) and isinstance(input_vars, (list, tuple)):
         for key in scaling:
             if isinstance(key, str) and key not in input_vars and not _is_index_key(key):
-                close = _close(key, [v for v in input_vars if isinstance(v, str)])
+                close = closest_name(key, [v for v in input_vars if isinstance(v, str)])
                 hint = f"did you mean '{close}'?" if close else "scalings must refer to variables in input_vars"
                 add(Problem(f"input_scaling[{key!r}]", key, "a variable listed in input_vars", hint))
 
@@ -387,7 +350,7 @@ def _with_plugins(
     backends = manager.backends()
     model_type = values["model_type"]
     if isinstance(model_type, str) and model_type not in backends:
-        close = _close(model_type, sorted(backends))
+        close = closest_name(model_type, sorted(backends))
         hint = (
             f"did you mean '{close}'?"
             if close
@@ -408,7 +371,7 @@ def _with_plugins(
     mode = values["variable_optimization_mode"]
     evaluators = sorted(manager.evaluators())
     if isinstance(mode, str) and mode not in evaluators:
-        close = _close(mode, evaluators)
+        close = closest_name(mode, evaluators)
         add(
             Problem(
                 "variable_optimization_mode",
@@ -488,7 +451,7 @@ def _with_backend(
         _check_pbt(values, backend, run_config_hooks, report)
         check_search_space(values["search_space"], backend, run_config_hooks, report)
     if backend.hyperparameters:  # a backend stating its built-in model's facts reports only the configured metrics
-        monitor = check_monitor_name(values, _reported_names(values)[0], backend, run_config_hooks)
+        monitor = check_monitor_name(values, reported_names(values)[0], backend, run_config_hooks)
         if monitor is not None and not any(p.parameter == "monitor_name" for p in report.problems):
             add(monitor)
 

@@ -147,7 +147,15 @@ class ParquetColumns(Columns):
         return np.asarray(self._file.read(columns=[name], use_threads=False).column(0).to_numpy())
 
 
-class RootColumns(Columns):
+class _JaggedColumns(Columns):
+    """Columns of ROOT files, where ``Branch[:, k]`` names the ``k``-th entry of a jagged branch."""
+
+    def has(self, name: str) -> bool:
+        indexed = parse_indexed(name)
+        return name in self.names or (indexed is not None and indexed[0] in self.names)
+
+
+class RootColumns(_JaggedColumns):
     kind = "ROOT"
 
     def __init__(self, path: Path, tree_name: str | None, padding: float = DEFAULT_PADDING) -> None:
@@ -185,10 +193,6 @@ class RootColumns(Columns):
         self.names = [str(k) for k in self._tree.keys()]  # noqa: SIM118 - an uproot tree, not a dict
         self.n_rows = int(self._tree.num_entries)
 
-    def has(self, name: str) -> bool:
-        indexed = parse_indexed(name)
-        return name in self.names or (indexed is not None and indexed[0] in self.names)
-
     def is_numeric(self, name: str) -> bool:
         indexed = parse_indexed(name)
         if indexed is not None and name not in self.names:
@@ -214,7 +218,7 @@ class RootColumns(Columns):
         return f"ROOT tree {self.tree_name!r} with {self.n_rows} entries"
 
 
-class ClassRootColumns(Columns):
+class ClassRootColumns(_JaggedColumns):
     """ROOT files per class (``inputs_file`` a mapping): the branches of all files, the target made from the classes.
 
     Each column is read class by class with ``uproot.concatenate`` (``inputs_cut`` applied), in label order. The
@@ -264,10 +268,6 @@ class ClassRootColumns(Columns):
                 f"reading class '{label}' failed: {type(error).__name__}: {error}",
             ) from error
         return arrays[branch]
-
-    def has(self, name: str) -> bool:
-        indexed = parse_indexed(name)
-        return name in self.names or (indexed is not None and indexed[0] in self.names)
 
     def is_numeric(self, name: str) -> bool:
         indexed = parse_indexed(name)
