@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 #: The distributions whose installed versions a run records (those not installed are left out).
+#: The distributions whose versions a run records besides those its backends require (their descriptors say which).
 VERSIONED = (
     "optima-core",
     "optima-lightning",
@@ -27,20 +28,16 @@ VERSIONED = (
     "optuna",
     "numpy",
     "pandas",
-    "torch",
-    "lightning",
-    "torchmetrics",
-    "keras",
-    "tensorflow",
-    "tensorflow-cpu",
     "matplotlib",
 )
 
 logger = logging.getLogger(__name__)
 
 
-def installed_versions() -> dict[str, str]:
-    """``{distribution: version}`` of :data:`VERSIONED` that are installed, plus ``python``."""
+def installed_versions(manager: Any = None) -> dict[str, str]:
+    """``{distribution: version}`` of :data:`VERSIONED` and of the frameworks ``manager``'s backends require
+    (:meth:`~optima_core.plugins.descriptors.BackendDescriptor.framework_versions`), where installed; plus
+    ``python``."""
     from importlib import metadata
 
     found = {"python": sys.version.split()[0]}
@@ -49,6 +46,8 @@ def installed_versions() -> dict[str, str]:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
+    for backend in manager.backends().values() if manager is not None else ():
+        found.update({name: version for name, version in backend.framework_versions().items() if version})
     return found
 
 
@@ -59,7 +58,7 @@ def command_line(argv: list[str]) -> str:
     return shlex.join(argv)
 
 
-def run_facts(plan: Any) -> dict[str, Any]:
+def run_facts(plan: Any, manager: Any = None) -> dict[str, Any]:
     """``argv``, ``command``, working directory, ``versions`` and ``resources`` (the ResourcePlan) of this run."""
     argv = list(sys.argv)
     resources = dataclasses.asdict(plan) if dataclasses.is_dataclass(plan) and not isinstance(plan, type) else {}
@@ -67,7 +66,7 @@ def run_facts(plan: Any) -> dict[str, Any]:
         "argv": argv,
         "command": command_line(argv),
         "cwd": os.getcwd(),
-        "versions": installed_versions(),
+        "versions": installed_versions(manager),
         "resources": resources,
     }
 
@@ -135,7 +134,10 @@ def start_facts(context: Any) -> dict[str, Any]:
     """:func:`run_facts` and ``"inputs"`` (:func:`inputs_summary`) of a run whose inputs are loaded, for its
     manifest; what cannot be found out is left out with a warning (the report says it was not recorded)."""
     facts: dict[str, Any] = {}
-    for key, collect in (("run", lambda: run_facts(context.plan)), ("inputs", lambda: inputs_summary(context))):
+    for key, collect in (
+        ("run", lambda: run_facts(context.plan, getattr(context, "manager", None))),
+        ("inputs", lambda: inputs_summary(context)),
+    ):
         try:
             value = collect()
         except Exception as error:  # noqa: BLE001 - facts for the report never end a run
