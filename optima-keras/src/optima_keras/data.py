@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from optima_keras.evaluation import is_keras_run
+from optima_keras.plugin import is_keras_run
 
 
 def _as_array(column: Any) -> np.ndarray:

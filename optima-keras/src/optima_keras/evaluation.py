@@ -7,7 +7,7 @@ run-config's ``model_type`` is not ``'Keras'``, so the Lightning backend's imple
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import keras
@@ -17,13 +17,7 @@ from keras import ops
 from optima_core.backends import LoadedModel
 from optima_core.inputs.dataset import EventData
 from optima_keras.backend import dataset_predictions, tensorflow_dataset
-
-
-def is_keras_run(run_config: Any) -> bool:
-    """Whether ``run_config`` selects the Keras backend (the default when it does not say)."""
-    if isinstance(run_config, Mapping):
-        return run_config.get("model_type", "Keras") == "Keras"
-    return getattr(run_config, "model_type", "Keras") == "Keras"
+from optima_keras.plugin import is_keras_run
 
 
 def _split(batch: Any) -> tuple[Any, Any, Any]:

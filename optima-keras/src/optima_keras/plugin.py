@@ -7,6 +7,7 @@ plugin implementing the same hook is asked first.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from optima_core.hookspecs import hookimpl
@@ -117,8 +118,21 @@ def update_model(model: Any, model_config: Any, input_handler: Any, train_data: 
     return builtin(model, model_config, input_handler, train_data)
 
 
+def is_keras_run(run_config: Any) -> bool:
+    """Whether ``run_config`` selects the Keras backend (the default when it does not say).
+
+    The evaluation hooks below ask this before importing anything of Keras: in a run of another backend they answer
+    ``None`` without loading TensorFlow into the process (it would cost about 450 MB per Ray worker).
+    """
+    if isinstance(run_config, Mapping):
+        return run_config.get("model_type", "Keras") == "Keras"
+    return getattr(run_config, "model_type", "Keras") == "Keras"
+
+
 @hookimpl(trylast=True)
 def get_loss(run_config: Any, model_config: Any, model: Any, dataset: Any, input_handler: Any) -> Any:
+    if not is_keras_run(run_config):
+        return None
     from optima_keras.evaluation import get_loss as builtin
 
     return builtin(run_config, model_config, model, dataset, input_handler)
@@ -133,6 +147,8 @@ def get_native_metric_values(
     dataset_or_dataloader: Any,
     input_handler: Any,
 ) -> Any:
+    if not is_keras_run(run_config):
+        return None
     from optima_keras.evaluation import get_native_metric_values as builtin
 
     return builtin(run_config, native_metrics, model_config, model, dataset_or_dataloader, input_handler)

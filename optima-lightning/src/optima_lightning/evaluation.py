@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +31,7 @@ from optima_core.backends import LoadedModel
 from optima_core.errors import OptimaUserError
 from optima_core.inputs.dataset import EventData
 from optima_lightning.backend import data_module, predict_batches, split_batches
-
-
-def is_lightning_run(run_config: Any) -> bool:
-    """Whether ``run_config`` selects the Lightning backend."""
-    if isinstance(run_config, Mapping):
-        return run_config.get("model_type") == "Lightning"
-    return getattr(run_config, "model_type", None) == "Lightning"
+from optima_lightning.plugin import is_lightning_run
 
 
 @contextlib.contextmanager

@@ -5,6 +5,7 @@ Import-light: nothing here imports the framework; it is imported when a Lightnin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from optima_core.hookspecs import hookimpl
@@ -59,8 +60,21 @@ def LitModel() -> type:  # noqa: N802 - the run-config name
     return BuiltinLitModel
 
 
+def is_lightning_run(run_config: Any) -> bool:
+    """Whether ``run_config`` selects the Lightning backend.
+
+    The evaluation hooks below ask this before importing torch: in a run of another backend they answer ``None``
+    without loading torch and Lightning into the process.
+    """
+    if isinstance(run_config, Mapping):
+        return run_config.get("model_type") == "Lightning"
+    return getattr(run_config, "model_type", None) == "Lightning"
+
+
 @hookimpl(trylast=True)
 def get_loss(run_config: Any, model_config: Any, model: Any, dataset: Any, input_handler: Any) -> Any:
+    if not is_lightning_run(run_config):
+        return None
     from optima_lightning.evaluation import get_loss as builtin
 
     return builtin(run_config, model_config, model, dataset, input_handler)
@@ -75,6 +89,8 @@ def get_native_metric_values(
     dataset_or_dataloader: Any,
     input_handler: Any,
 ) -> Any:
+    if not is_lightning_run(run_config):
+        return None
     from optima_lightning.evaluation import get_native_metric_values as builtin
 
     return builtin(run_config, native_metrics, model_config, model, dataset_or_dataloader, input_handler)
