@@ -182,7 +182,6 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     max_epochs = 2
     num_samples_main = 2
     ASHA_grace_period = 1
-    export_onnx = False
     random_seed = 42
     """
     config = folder / "run_config.py"
@@ -223,10 +222,14 @@ def test_a_run_records_where_its_time_went(finished_run: dict[str, Any]) -> None
 
 @pytest.mark.slow
 @pytest.mark.lightning
-def test_the_driver_leaves_training_and_evaluation_to_the_workers(finished_run: dict[str, Any]) -> None:
+def test_the_driver_leaves_training_evaluation_and_onnx_export_to_the_workers(finished_run: dict[str, Any]) -> None:
     output = finished_run["output"]
-    assert finished_run["driver_modules"] == []  # neither torch nor Lightning was imported by the driver
+    # neither torch nor Lightning was imported by the driver: the workers also exported the ONNX graphs
+    assert finished_run["driver_modules"] == []
     models = output / "main_hyperopt" / "crossvalidation" / "best_value"
+    bundle = json.loads((models / "onnx" / "models.json").read_text())
+    assert sorted(m["file"] for m in bundle["models"]) == [f"model_fold{k}.onnx" for k in range(len(bundle["models"]))]
+    assert all((models / "onnx" / m["file"]).is_file() for m in bundle["models"]) and bundle["k"] >= 2
     evaluation = json.loads((models / "evaluation.json").read_text())
     assert 0.5 < evaluation["average"]["test"]["roc_auc"]["value"] <= 1.0
     assert not list(models.glob("*.optima_evaluation.pkl"))

@@ -61,6 +61,8 @@ class ExportJob:
     models_dir: Path
     input_vars: list[Any]
     seconds: list[float] = field(default_factory=list)
+    #: Models their workers exported and checked already: fold index -> (exporter used, seconds).
+    exported: dict[int, tuple[str, float]] = field(default_factory=dict)
 
 
 def export_after_crossvalidation(
@@ -69,8 +71,12 @@ def export_after_crossvalidation(
     folds: list[dict[str, Any]],
     model_files: list[Path],
     models_dir: Path,
+    exported: dict[int, tuple[str, float]] | None = None,
 ) -> Path | None:
-    """The bundle of a finished cross-validation (``None`` if ``export_onnx`` is off or it could not be written)."""
+    """The bundle of a finished cross-validation (``None`` if ``export_onnx`` is off or it could not be written).
+
+    ``exported``: the models the workers that trained them exported already (:func:`export_in_worker`).
+    """
     if not context.run_config.get("export_onnx", True):
         return None
     input_vars = getattr(folds[0].get("train"), "variables", None) or context.input_handler.get_vars() or []
@@ -84,6 +90,7 @@ def export_after_crossvalidation(
         model_files,
         models_dir,
         list(input_vars),
+        exported=dict(exported or {}),
     )
     try:
         return export_bundle(job)
@@ -151,12 +158,24 @@ def _check(path: Path, inputs: np.ndarray, expected: np.ndarray) -> None:
         )
 
 
-def _export_model(job: ExportJob, exporter: Any, index: int, path: Path, target: Path) -> str:
+def export_checked(
+    run_config: Any,
+    manager: Any,
+    input_handler: Any,
+    model_config: dict[str, Any],
+    fold: dict[str, Any],
+    path: Path,
+    target: Path,
+) -> tuple[str, float]:
+    """Export the model at ``path`` to ``target`` and check the graph on held-out events of ``fold``.
+
+    Returns the exporter used and the seconds it took; raises :class:`ExportError` (``target`` removed).
+    """
     from optima_core.engine.models import load_model
 
-    fold = job.folds[index]
+    exporter = backend_exporter(manager, run_config.model_type)
     split = tuple(fold[s] for s in ("train", "val", "test") if s in fold)
-    loaded = load_model(job.run_config, path, job.input_handler, split, job.model_config, manager=job.manager)
+    loaded = load_model(run_config, path, input_handler, split, model_config, manager=manager)
     inputs = _held_out_inputs(fold)
     expected = np.asarray(loaded.predict(inputs))
     try:
@@ -164,7 +183,7 @@ def _export_model(job: ExportJob, exporter: Any, index: int, path: Path, target:
         used = exporter.export(
             loaded.model, target, inputs[:TRACE_EVENTS], OPSET, lambda written: _check(written, inputs, expected)
         )
-        job.seconds.append(time.perf_counter() - start)
+        seconds = time.perf_counter() - start
         _check(target, inputs, expected)  # whatever the exporter did, the bundle holds only checked graphs
     except Exception as error:
         target.unlink(missing_ok=True)
@@ -172,7 +191,26 @@ def _export_model(job: ExportJob, exporter: Any, index: int, path: Path, target:
         raise ExportError(
             f"the model {type(loaded.model).__name__} ({path.name}) cannot be exported to ONNX: {reason[:900]}"
         ) from error
-    return str(used)
+    return str(used), seconds
+
+
+def onnx_target(model_path: Path) -> Path:
+    """Where the ONNX graph of the model at ``model_path`` goes in its cross-validation's bundle."""
+    return model_path.parent / ONNX_FOLDER / f"{model_path.stem}.onnx"
+
+
+def export_in_worker(
+    run_config: Any, manager: Any, input_handler: Any, model_config: dict[str, Any], fold: dict[str, Any], path: Path
+) -> tuple[str, float] | None:
+    """Export one model in the Ray worker that trained it (framework loaded, data in memory); ``None`` when that
+    fails for any reason: the driver then exports it itself and reports why, as it always did."""
+    target = onnx_target(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return export_checked(run_config, manager, input_handler, model_config, fold, path, target)
+    except Exception:  # noqa: BLE001 - the driver's export of this model says why
+        target.unlink(missing_ok=True)
+        return None
 
 
 def _output_columns(run_config: Any, width: int) -> list[str]:
@@ -184,21 +222,30 @@ def _output_columns(run_config: Any, width: int) -> list[str]:
 
 def export_bundle(job: ExportJob) -> Path:
     """Export every model of ``job`` and write ``models.json``; returns its path. Raises :class:`ExportError`."""
-    exporter = backend_exporter(job.manager, job.run_config.model_type)
     folder = job.models_dir / ONNX_FOLDER
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
     kept = [i for i, path in enumerate(job.model_files) if path.exists()]
     if not kept:
         raise ExportError(f"no model file in {job.models_dir}")
+    done = {i: job.exported[i] for i in kept if i in job.exported and onnx_target(job.model_files[i]).is_file()}
+    fresh = {onnx_target(job.model_files[i]) for i in done}
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.iterdir():  # an earlier attempt's files; the workers' graphs of this run stay
+        if stale not in fresh:
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
     models: list[dict[str, Any]] = []
     used = ""
     try:
         for index in kept:
             path = job.model_files[index]
-            target = folder / f"{path.stem}.onnx"
-            used = _export_model(job, exporter, index, path, target)
-            models.append({"file": target.name, "fold": index, "export_seconds": round(job.seconds[-1], 3)})
+            target = onnx_target(path)
+            if index in done:
+                used, seconds = done[index]
+            else:
+                used, seconds = export_checked(
+                    job.run_config, job.manager, job.input_handler, job.model_config, job.folds[index], path, target
+                )
+            job.seconds.append(seconds)
+            models.append({"file": target.name, "fold": index, "export_seconds": round(seconds, 3)})
     except ExportError:
         shutil.rmtree(folder, ignore_errors=True)
         raise

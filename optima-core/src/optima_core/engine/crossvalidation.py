@@ -187,6 +187,7 @@ def train_shared(
             for member, directory in members
         ),
         cpus=context.plan.cpus_per_trial,
+        export_onnx=bool(run_config.get("export_onnx", True)),
     )
     if plan.crossvalidation:
         datasets: Any = dict(enumerate(folds))
@@ -266,12 +267,15 @@ def _collect(
     names = [f"model_fold{k}" for k in range(len(folds))] if plan.crossvalidation else ["model"]
     model_files = [models_dir / f"{name}{suffix}" for name in names]
     done: dict[int, Any] = {}
+    exported: dict[int, tuple[str, float]] = {}
     for index, (name, path) in enumerate(zip(names, model_files, strict=True)):
         worker = _worker_evaluation(evaluation_file(path))
         if index in outcome["failed_indices"]:
             path.unlink(missing_ok=True)  # a failed training's model, if an earlier attempt left one, is no result
         elif worker is not None:
             done[index] = worker["outcome"]  # finalized and evaluated in the worker that trained it
+            if worker.get("onnx"):
+                exported[index] = worker["onnx"]
             logger.debug("%s was finalized and evaluated in the worker that trained it", path)
         elif path.exists():
             split = tuple(folds[index][s] for s in ("train", "val", "test") if s in folds[index])
@@ -288,7 +292,7 @@ def _collect(
         say_once_if_plots_skipped(context.manager)  # the workers' evaluations could not say it on the console
     evaluated()
     with context.phases.phase(f"onnx export {plan.label}", stage):
-        export_after_crossvalidation(context, plan, folds, model_files, models_dir)  # ONNX bundle, never fails the run
+        export_after_crossvalidation(context, plan, folds, model_files, models_dir, exported)  # never fails the run
     text = outcome["text"] + ("\n\n" + evaluation if evaluation else "")
     return FoldResults(plan.label, models_dir, model_files, outcome["values"], outcome["failed"], text)
 

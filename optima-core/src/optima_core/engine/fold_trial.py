@@ -9,7 +9,9 @@ Like :func:`optima_core.engine.trial.run_trial`, plus two things that keep work 
 * **evaluation in the worker**: every exported model gets its ``finalize_model`` calls and is evaluated by the
   ``evaluate`` hook in the worker that trained it (frameworks loaded, data in memory, in parallel over folds). The
   result goes next to the model (:data:`EVALUATION_SUFFIX`) for :func:`optima_core.evaluation.folds.evaluate_models`;
-  when evaluating here fails, nothing is written and the driver evaluates that model itself, as it would have.
+  when evaluating here fails, nothing is written and the driver evaluates that model itself, as it would have;
+* **ONNX export in the worker** (``export_onnx``): each evaluated model is exported and checked here too, so the
+  driver only writes the bundle's ``models.json`` and never imports the framework for it.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class FoldSettings:
     targets: tuple[ModelTarget, ...]
     evaluate: bool = True
     cpus: float = 1
+    #: Also export each evaluated model to ONNX here (``export_onnx`` of the run-config), for the driver's bundle.
+    export_onnx: bool = False
 
 
 def model_name(fold: int | None) -> str:
@@ -108,14 +112,16 @@ def run_fold_trial(config: dict[str, Any], *, settings: FoldSettings, datasets: 
         for target in settings.targets:
             path = exported.get(Path(target.export_dir))
             if path is not None:
-                _finalize_and_evaluate(manager, job, target, fold, path, settings.cpus)
+                _finalize_and_evaluate(manager, job, target, fold, path, settings)
 
 
 def _finalize_and_evaluate(
-    manager: Any, job: Any, target: ModelTarget, fold: int | None, path: Path, cpus: float
+    manager: Any, job: Any, target: ModelTarget, fold: int | None, path: Path, settings: FoldSettings
 ) -> None:
-    """``finalize_model`` and ``evaluate`` of one exported model, as the driver calls them; the evaluation is
-    pickled next to the model. Any error leaves it to the driver (which then raises it where it always did)."""
+    """``finalize_model`` and ``evaluate`` of one exported model, as the driver calls them, and its ONNX export
+    when asked; the evaluation is pickled next to the model. Any error leaves it to the driver (which then raises it
+    where it always did)."""
+    from optima_core.deploy.export import export_in_worker
     from optima_core.evaluation.folds import evaluate_one
     from optima_core.plugins.active import using_manager
 
@@ -134,10 +140,15 @@ def _finalize_and_evaluate(
                 input_handler=job.input_handler,
             )
             outcome = evaluate_one(
-                manager.hooks, run_config, job.input_handler, dict(target.model_config), split, path, cpus
+                manager.hooks, run_config, job.input_handler, dict(target.model_config), split, path, settings.cpus
             )
+            onnx = None
+            if settings.export_onnx:
+                onnx = export_in_worker(
+                    run_config, manager, job.input_handler, dict(target.model_config), job.data, path
+                )
         temp = target_file.with_name(target_file.name + ".tmp")
-        temp.write_bytes(pickle.dumps({"finalized": True, "outcome": outcome}))
+        temp.write_bytes(pickle.dumps({"finalized": True, "outcome": outcome, "onnx": onnx}))
         temp.replace(target_file)
     except Exception as error:  # noqa: BLE001 - the driver evaluates this model itself and raises it there
         target_file.unlink(missing_ok=True)
