@@ -102,6 +102,11 @@ def test_a_local_run_listens_on_loopback_only_and_removes_its_temp_folder(monkey
         trial = Trial.remote()
         worker_cache = ray.get(trial.cache_folder.remote())
         found = listeners(descendants(os.getpid()))
+        processes = " ".join(
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            for pid in descendants(os.getpid())
+            if Path(f"/proc/{pid}/cmdline").exists()
+        )
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
         assert os.environ["MPLCONFIGDIR"] == str(folder / "mpl")
     commands = " ".join(command for _, command in found)
@@ -110,6 +115,8 @@ def test_a_local_run_listens_on_loopback_only_and_removes_its_temp_folder(monkey
     assert exposed == []
     assert worker_cache == str(folder / "mpl")  # the workers' matplotlib cache is the run's, not in ~
     assert not folder.exists()
+    # a run's own instance neither scales nor streams worker logs: no autoscaler monitor, no log monitor (160 MB)
+    assert "raylet" in processes and "log_monitor.py" not in processes and "monitor.py" not in processes, processes
     assert "MPLCONFIGDIR" not in os.environ  # what the session set is gone with it
 
 

@@ -175,8 +175,33 @@ def start_local(plan: ResourcePlan, folder: Path, env_vars: dict[str, str]) -> N
     }
     if plan.memory_mb:
         kwargs["_memory"] = int(plan.memory_mb * 1024 * 1024)
-    with _loopback_only():
+    with _loopback_only(), _without_cluster_monitors():
         ray.init(**kwargs)
+
+
+@contextmanager
+def _without_cluster_monitors() -> Iterator[None]:
+    """Make ``ray.init`` start a new local instance without the autoscaler's monitor and the log monitor.
+
+    A run's own instance never scales and never streams worker logs to the driver (``log_to_driver=False``), and
+    the two processes cost about 160 MB of the run's memory. ``ray.init`` has no argument for them (``ray start``
+    has ``--no-monitor``); its node takes them from its ``RayParams``, hence the wrapper around the node.
+    """
+    from ray._private import node as ray_node
+
+    original = ray_node.Node.__init__
+
+    def without_monitors(self: Any, ray_params: Any, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("head", args[0] if args else False):
+            ray_params.no_monitor = True
+            ray_params.include_log_monitor = False
+        original(self, ray_params, *args, **kwargs)
+
+    ray_node.Node.__init__ = without_monitors  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        ray_node.Node.__init__ = original  # type: ignore[method-assign]
 
 
 class _NotMainThreadNote(logging.Filter):
