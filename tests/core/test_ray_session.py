@@ -115,8 +115,8 @@ def test_a_local_run_listens_on_loopback_only_and_removes_its_temp_folder(monkey
     assert exposed == []
     assert worker_cache == str(folder / "mpl")  # the workers' matplotlib cache is the run's, not in ~
     assert not folder.exists()
-    # a run's own instance neither scales nor streams worker logs: no autoscaler monitor, no log monitor (160 MB)
-    assert "raylet" in processes and "log_monitor.py" not in processes and "monitor.py" not in processes, processes
+    # a run's own instance neither scales, streams worker logs nor serves the job/state APIs (about 270 MB)
+    assert "raylet" in processes and "monitor.py" not in processes and "dashboard.py" not in processes, processes
     assert "MPLCONFIGDIR" not in os.environ  # what the session set is gone with it
 
 
