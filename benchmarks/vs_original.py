@@ -30,10 +30,10 @@ import re
 import statistics
 import subprocess
 import sys
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from process_tree import run_measured
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -52,72 +52,8 @@ class Measurement:
     exit_code: int
 
 
-# -- process-tree memory ---------------------------------------------------------------------------------------------
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found += [int(child) for child in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return found
-
-
-def _rss_kib(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def tree_rss_kib(root: int) -> int:
-    """Summed RSS of ``root`` and every process below it (Ray's raylet, GCS and workers included)."""
-    total, stack, seen = 0, [root], set()
-    while stack:
-        pid = stack.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        total += _rss_kib(pid)
-        stack += _children(pid)
-    return total
-
-
 #: A run that takes longer is stopped and counted as failed (the original retries a failing trial forever).
 RUN_TIMEOUT_S = 1800
-
-
-def run_measured(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[float, float, int]:
-    """Run ``command``; return its wall time, the peak RSS of its process tree (MiB) and its exit status."""
-    peak = 0
-    with log.open("w") as out:
-        start = time.perf_counter()
-        process = subprocess.Popen(
-            command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        killer = threading.Timer(RUN_TIMEOUT_S, lambda: os.killpg(process.pid, 15))
-        killer.start()
-        done = threading.Event()
-
-        def sample() -> None:
-            nonlocal peak
-            while not done.is_set():
-                peak = max(peak, tree_rss_kib(process.pid))
-                done.wait(0.2)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        code = process.wait()
-        wall = time.perf_counter() - start
-        killer.cancel()
-        done.set()
-        sampler.join()
-    return wall, peak / 1024, code
 
 
 # -- the two tools ---------------------------------------------------------------------------------------------------
@@ -190,8 +126,8 @@ def measure_original(venv: Path, config: Path, work: Path, index: int) -> Measur
     subprocess.run(["rm", "-rf", output], check=True)
     load = os.getloadavg()[0]
     command = [str(venv / "bin" / "optima"), "-c", str(config), "--cpus", "3"]
-    wall, peak, code = run_measured(command, work, environment(work), work / f"original_{index}.log")
-    return Measurement("original (Keras)", load, wall, peak, original_auc(output), code)
+    run = run_measured(command, work, environment(work), work / f"original_{index}.log", RUN_TIMEOUT_S)
+    return Measurement("original (Keras)", load, run.wall_s, run.peak_mib, original_auc(output), run.exit_code)
 
 
 def measure_ours(config: Path, work: Path, index: int, label: str, name: str) -> Measurement:
@@ -199,8 +135,8 @@ def measure_ours(config: Path, work: Path, index: int, label: str, name: str) ->
     subprocess.run(["rm", "-rf", output], check=True)
     load = os.getloadavg()[0]
     command = [str(ROOT / ".venv" / "bin" / "optima"), "run", str(config)]
-    wall, peak, code = run_measured(command, work, environment(work), work / f"{name}_{index}.log")
-    return Measurement(label, load, wall, peak, ours_auc(output), code)
+    run = run_measured(command, work, environment(work), work / f"{name}_{index}.log", RUN_TIMEOUT_S)
+    return Measurement(label, load, run.wall_s, run.peak_mib, ours_auc(output), run.exit_code)
 
 
 def print_table(rows: list[Measurement]) -> None:
