@@ -1,0 +1,261 @@
+"""How OPTIMA's main-HPO wall time grows with the number of events, against the compute floor of the same trials.
+
+Usage: .venv/bin/python benchmarks/scaling.py [--events 20000 200000 2000000] [--trials 4] [--epochs 3]
+       [--batch-size 4096] [--max-overhead 0.15] [--work .run/bench-scaling]
+
+Per events size, in order:
+
+1. **Data**: ``events_<N>.parquet`` in the work folder, written by ``make_original_dataset.make_frame`` (14 float32
+   variables, 4 of them noise, weights, ``target``) unless it is there already (the files are kept).
+2. **OPTIMA**: ``optima run`` (default CPUs: one trial slot per CPU, one CPU per trial) of the run-config template
+   ``benchmarks/configs/scaling.py`` with this size's inputs, a fresh output folder, ``--trials`` trials of exactly
+   ``--epochs`` epochs (no ASHA; early stopping cannot fire) and a fixed ``--batch-size``. The main-HPO time is the
+   ``hpo`` phase of stage ``main_hyperopt`` in the run's ``optima_run.json`` (``optima_core.engine.phases``): from
+   the Tuner's start to its last trial, Ray's start-up excluded. The run-config has no switch to skip what follows
+   (selection, cross-validation of the best trial, evaluation); those phases run but are not counted.
+3. **Compute floor**: in a fresh Python process (so that the 2M-event tensors go away with it), for every trial of
+   the run's ``main_hyperopt/trials.json`` (its hyperparameters and epochs run), the same built-in
+   ``optima_lightning.mlp.LitModel`` is built and its input normalisation fitted (``DefaultDataModule``, as a trial
+   does), then trained in a plain PyTorch loop (``lightning_epoch.plain_epoch``: shuffled batches of the trial's
+   batch size, the loss of ``training_step``, fused Adam) with ``torch.set_num_threads(1)``, each epoch followed by
+   a validation pass (weighted mean loss in 64k-event batches, as ``validation_step`` under the built-in loaders).
+   The training / validation sizes are those the run's manifest reports (``inputs.classes``; the events are the
+   first rows of the same Parquet file). The floor of the HPO is the sum of the per-trial times divided by the
+   run's parallel trial slots (``resources.concurrent_trials``), i.e. perfect packing of the trials onto the slots.
+
+It prints a table per size (HPO wall time, floor, ratio, overhead = HPO / floor - 1) and exits with status 1 when the
+overhead at the largest size is above ``--max-overhead`` (or a run fails). Other processes on the CPUs distort both
+times; the load average is printed. Results go into benchmarks/RESULTS.md by hand, with the machine state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from lightning_epoch import StandInInputHandler, load_average, plain_epoch
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CONFIG_TEMPLATE = HERE / "configs" / "scaling.py"
+MAIN_HPO_STAGE = "main_hyperopt"
+HPO_PHASE = "hpo"
+#: A run that takes longer is stopped and counted as failed.
+RUN_TIMEOUT_S = 3 * 3600
+
+
+# -- the OPTIMA run --------------------------------------------------------------------------------------------------
+
+
+def dataset(work: Path, events: int) -> Path:
+    """The cached Parquet file of ``events`` events (written on first use)."""
+    path = work / f"events_{events}.parquet"
+    if not path.exists():
+        from make_original_dataset import make_frame
+
+        make_frame(events, seed=14).to_parquet(path, index=False)
+    return path
+
+
+def write_config(work: Path, events: int, settings: dict[str, Any]) -> Path:
+    """The template with its ``^name = ...$`` lines replaced by ``settings`` (each name must be in the template)."""
+    text = CONFIG_TEMPLATE.read_text()
+    for key, value in settings.items():
+        text, count = re.subn(rf"^{key}\s*=.*$", f"{key} = {value!r}", text, flags=re.MULTILINE)
+        if count != 1:
+            raise ValueError(f"{CONFIG_TEMPLATE} has no single line '{key} = ...'")
+    path = work / f"config_{events}.py"
+    path.write_text(text)
+    return path
+
+
+def run_optima(work: Path, events: int, options: argparse.Namespace) -> tuple[Path, float]:
+    """Run OPTIMA on ``events`` events; ``(output folder of the run, wall seconds of the whole command)``."""
+    output_path = work / "out" / str(events)
+    shutil.rmtree(output_path, ignore_errors=True)
+    settings = {
+        "inputs_file": str(dataset(work, events)),
+        "output_path": str(output_path),
+        "num_samples_main": options.trials,
+        "max_epochs": options.epochs,
+        "early_stopping_patience": options.epochs + 1,
+        "BATCH_SIZE": options.batch_size,
+    }
+    config = write_config(work, events, settings)
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "MPLBACKEND": "Agg"}
+    env.setdefault("MPLCONFIGDIR", str(work / "mpl"))
+    log = work / f"optima_{events}.log"
+    start = time.perf_counter()
+    with log.open("w") as stream:
+        command = [str(Path(sys.executable).parent / "optima"), "run", str(config)]
+        code = subprocess.run(
+            command, stdout=stream, stderr=subprocess.STDOUT, env=env, timeout=RUN_TIMEOUT_S
+        ).returncode
+    wall_s = time.perf_counter() - start
+    if code != 0:
+        raise RuntimeError(f"optima run failed (exit status {code}); see {log}")
+    return output_path / "scaling", wall_s
+
+
+def hpo_seconds(run: Path) -> float:
+    """The main-HPO phase's seconds from the run's manifest."""
+    phases = json.loads((run / "optima_run.json").read_text())["phases"]
+    found = [p["seconds"] for p in phases if p["phase"] == HPO_PHASE and p["stage"] == MAIN_HPO_STAGE]
+    if len(found) != 1:
+        raise RuntimeError(f"{run / 'optima_run.json'} has {len(found)} '{HPO_PHASE}' phases of {MAIN_HPO_STAGE}")
+    return float(found[0])
+
+
+# -- the compute floor (run in its own process: --floor-of RUN PARQUET) ------------------------------------------------
+
+
+def split_sizes(manifest: dict[str, Any]) -> tuple[int, int]:
+    """Training and validation events of a run, from its manifest's ``inputs.classes``."""
+    classes = manifest["inputs"]["classes"]
+    return tuple(sum(entry["events"] for entry in classes[split]) for split in ("train", "val"))  # type: ignore[return-value]
+
+
+def validation_pass(model: Any, tensors: tuple[Any, ...], batch_size: int) -> float:
+    """Seconds of one pass over the validation tensors: the weighted mean loss, as ``validation_step`` computes it."""
+    import torch
+
+    from optima_lightning.data import EVALUATION_BATCH_SIZE
+
+    model.eval()
+    start = time.perf_counter()
+    size = max(batch_size, EVALUATION_BATCH_SIZE)
+    total = torch.zeros(()), torch.zeros(())
+    with torch.inference_mode():
+        for first in range(0, len(tensors[0]), size):
+            _, _, loss, weights = model.event_losses(tuple(t[first : first + size] for t in tensors))
+            total = total[0] + (loss * weights).sum(), total[1] + weights.sum()
+    float(total[0] / total[1])
+    return time.perf_counter() - start
+
+
+def floor_trial(config: dict[str, Any], epochs: int, data: dict[str, dict[str, Any]], variables: list[str]) -> float:
+    """Seconds of one trial in plain PyTorch: build + normalisation fit, then ``epochs`` x (training + validation)."""
+    import torch
+
+    from optima_lightning.data import DefaultDataModule, tensors_of
+    from optima_lightning.mlp import LitModel
+
+    torch.manual_seed(0)
+    start = time.perf_counter()
+    handler = StandInInputHandler(variables)
+    module = DefaultDataModule(None, config, handler, dataset_train=data["train"], dataset_val=data["val"], seed=0)
+    module.setup("fit")
+    model = LitModel(model_config=config, input_vars=variables, metrics=[], weighted_metrics=[])
+    model.prepare(handler, module, first_prepare=True)
+    seconds = time.perf_counter() - start
+    train, val = tensors_of(data["train"]), tensors_of(data["val"])
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(epochs):
+        seconds += plain_epoch(model, train, int(config["batch_size"]), generator)
+        seconds += validation_pass(model, val, int(config["batch_size"]))
+    return seconds
+
+
+def floor_main(run: Path, parquet: Path) -> None:
+    """Print the plain-PyTorch seconds and epochs of every trial of ``run`` and its trial slots, as JSON."""
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    torch.set_num_threads(1)
+    manifest = json.loads((run / "optima_run.json").read_text())
+    variables = list(manifest["inputs"]["variables"])
+    n_train, n_val = split_sizes(manifest)
+    frame = pd.read_parquet(parquet, columns=[*variables, "Weight", "target"]).iloc[: n_train + n_val]
+    columns = {
+        "Input": frame[variables].to_numpy(np.float32),
+        "Target": frame["target"].to_numpy(np.float32).reshape(-1, 1),
+        "Weight": frame["Weight"].to_numpy(np.float32),
+    }
+    data = {
+        "train": {key: value[:n_train] for key, value in columns.items()},
+        "val": {key: value[n_train:] for key, value in columns.items()},
+    }
+    trials = json.loads((run / MAIN_HPO_STAGE / "trials.json").read_text())
+    seconds = [floor_trial(dict(trial["config"]), int(trial["epochs"]), data, variables) for trial in trials]
+    epochs = [int(trial["epochs"]) for trial in trials]
+    print(json.dumps({"trials": seconds, "epochs": epochs, "slots": manifest["resources"]["concurrent_trials"]}))
+
+
+def floor_of(run: Path, parquet: Path) -> dict[str, Any]:
+    """The floor of ``run``, measured in a fresh process."""
+    command = [sys.executable, __file__, "--floor-of", str(run), str(parquet)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the floor of {run} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# -- driver ------------------------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, nargs="+", default=[20_000, 200_000, 2_000_000])
+    parser.add_argument("--trials", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=4096)
+    parser.add_argument("--max-overhead", type=float, default=0.15, help="at the largest size: HPO / floor - 1")
+    parser.add_argument("--work", type=Path, default=ROOT / ".run" / "bench-scaling")
+    parser.add_argument("--floor-of", nargs=2, type=Path, metavar=("RUN", "PARQUET"), help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.floor_of:
+        floor_main(*options.floor_of)
+        return 0
+
+    work = options.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    print(
+        f"{options.trials} trials x {options.epochs} epochs, batch size {options.batch_size}; "
+        f"load average {load_average()}",
+        flush=True,
+    )
+    rows = []
+    for events in sorted(options.events):
+        run, wall_s = run_optima(work, events, options)
+        hpo_s = hpo_seconds(run)
+        floor = floor_of(run, dataset(work, events))
+        trials = floor["trials"]
+        floor_s = sum(trials) / floor["slots"]
+        epochs = "/".join(str(e) for e in sorted(set(floor["epochs"])))  # epochs run: all --epochs unless one failed
+        rows.append((events, len(trials), epochs, hpo_s, floor_s, floor["slots"]))
+        per_trial = ", ".join(f"{s:.2f}" for s in trials)
+        print(
+            f"{events} events: optima run {wall_s:.1f} s, main HPO {hpo_s:.1f} s; plain trials {per_trial} s on "
+            f"{floor['slots']} slots; load average {load_average()}",
+            flush=True,
+        )
+
+    print()
+    print("| events | trials | epochs | main-HPO wall time | floor x trials / slots | ratio HPO/floor | overhead |")
+    print("|---|---|---|---|---|---|---|")
+    for events, trials, epochs, hpo_s, floor_s, slots in rows:
+        ratio = hpo_s / floor_s
+        print(
+            f"| {events:,} | {trials} | {epochs} | {hpo_s:.1f} s | {floor_s:.1f} s ({slots} slots) | {ratio:.2f}x | "
+            f"{(ratio - 1) * 100:+.0f}% |"
+        )
+    overhead = rows[-1][3] / rows[-1][4] - 1
+    passed = overhead <= options.max_overhead
+    print(
+        f"\noverhead at {rows[-1][0]:,} events: {overhead * 100:+.1f}% (at most {options.max_overhead * 100:g}%): "
+        f"{'OK' if passed else 'FAIL'}; load average at the end {load_average()}"
+    )
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
