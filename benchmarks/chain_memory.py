@@ -21,22 +21,17 @@ exit status 1 if a check fails.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from process_tree import TreeRun, run_measured
+from make_original_dataset import VARIABLES
+from process_tree import TreeRun, environment, run_measured
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATASET_SCRIPT = HERE / "make_original_dataset.py"
-
-VARIABLES = [
-    *["pt_lep1", "pt_lep2", "eta_lep1", "eta_lep2", "m_ll", "met", "dphi_ll", "n_jets", "ht", "pt_ratio"],
-    *["noise_1", "noise_2", "noise_3", "noise_4"],
-]
 
 #: The chain's numbers of trials, epochs and selection repeats; ``2x`` doubles each of them.
 BASE_SCALE = {
@@ -155,18 +150,6 @@ def write_config(work: Path, dataset: Path, model: str, factor: int) -> tuple[Pa
     path = work / f"config_{name}.py"
     path.write_text(text)
     return path, output
-
-
-def environment(work: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        RAY_USAGE_STATS_ENABLED="0",
-        TF_CPP_MIN_LOG_LEVEL="2",
-        KERAS_HOME=str(work / "keras"),
-        MPLCONFIGDIR=str(work / "mpl"),
-        MPLBACKEND="Agg",
-    )
-    return env
 
 
 def measure(work: Path, dataset: Path, model: str, factor: int) -> Row:

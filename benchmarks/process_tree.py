@@ -90,6 +90,19 @@ def tree_rss_kib(root: int, counts: Counter[str] | None = None) -> dict[str, int
     return dict(by_role)
 
 
+def environment(work: Path) -> dict[str, str]:
+    """This process's environment for a measured ``optima`` run: no usage stats, library caches in ``work``."""
+    env = dict(os.environ)
+    env.update(
+        RAY_USAGE_STATS_ENABLED="0",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        KERAS_HOME=str(work / "keras"),
+        MPLCONFIGDIR=str(work / "mpl"),
+        MPLBACKEND="Agg",
+    )
+    return env
+
+
 @dataclass
 class TreeRun:
     """One measured command: wall time, exit status, the peak summed RSS and its split by role at that moment."""

@@ -33,7 +33,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from process_tree import run_measured
+from process_tree import environment, run_measured
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -107,18 +107,6 @@ def original_auc(output: Path) -> float | None:
         if match:
             return float(match.group(1))
     return None
-
-
-def environment(work: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        RAY_USAGE_STATS_ENABLED="0",
-        TF_CPP_MIN_LOG_LEVEL="2",
-        KERAS_HOME=str(work / "keras"),
-        MPLCONFIGDIR=str(work / "mpl"),
-        MPLBACKEND="Agg",
-    )
-    return env
 
 
 def measure_original(venv: Path, config: Path, work: Path, index: int) -> Measurement:
