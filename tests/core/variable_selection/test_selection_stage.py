@@ -198,12 +198,43 @@ def test_shuffle_selection_is_reproducible(tmp_path: Path, pre_hpo: Any) -> None
     assert first.selected == second.selected
 
 
-def test_retrain_iteration_of_a_resumed_run_keeps_its_finished_models(tmp_path: Path, pre_hpo: Any) -> None:
+def refuse_models_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make loading a model in the test process (the driver) fail; Ray's workers are other processes."""
+    import optima_core.engine.models
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the driver loaded a model: scoring belongs in the Ray workers")
+
+    monkeypatch.setattr(optima_core.engine.models, "load_model", refuse)
+
+
+def test_shuffle_scores_in_the_workers_not_in_the_driver(
+    tmp_path: Path, pre_hpo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading the fold models in the driver imported the framework there (torch and Lightning: about 330 MB)."""
+    from optima_core.engine.ray_session import ray_session
+
+    refuse_models_in_this_process(monkeypatch)
+    context = make_context(write_run_config(tmp_path, "shuffle", NO_RETRAIN))
+    with ray_session(context.plan):
+        result, _ = select(tmp_path, pre_hpo, "shuffle", NO_RETRAIN)
+    assert set(INFORMATIVE) <= set(result.selected), result.dropped
+    assert len(set(NOISE) & set(result.dropped)) >= 4, result.selected
+
+
+def test_retrain_iteration_of_a_resumed_run_keeps_its_finished_models(
+    tmp_path: Path, pre_hpo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also: retrained models are scored by their trials, and a model without its score (a run interrupted between
+    export and score) is scored in a worker; the driver loads none of them."""
     import numpy as np
 
     from optima_core.engine.ray_session import ray_session
     from optima_core.variable_selection.retrain import RetrainEvaluator
+    from optima_core.variable_selection.scoring import score_file
     from optima_core.variable_selection.stage import selection_session
+
+    refuse_models_in_this_process(monkeypatch)
 
     context = make_context(write_run_config(tmp_path, "retrain", NO_RETRAIN))
     session, _ = selection_session(context, pre_hpo)
@@ -217,6 +248,8 @@ def test_retrain_iteration_of_a_resumed_run_keeps_its_finished_models(tmp_path: 
         )
         assert len(models) == len(session.folds)
         written = {path: path.stat().st_mtime_ns for path in models}
+        assert all(score_file(path).is_file() for path in models)
+        score_file(models[0]).unlink()
 
         context.resume = True  # as with `optima run CONFIG --resume`
         again = RetrainEvaluator(session).evaluate(candidate, 1, "iteration1")

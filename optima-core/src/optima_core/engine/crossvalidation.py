@@ -33,6 +33,7 @@ from optima_core.errors import find_user_error
 from optima_core.evaluation.average import spread_name, summarise
 from optima_core.evaluation.builtin import say_once_if_plots_skipped
 from optima_core.evaluation.folds import evaluate_models
+from optima_core.inputs.memory import release_unused_memory
 from optima_core.logs import say
 from optima_core.selection import Selection
 from optima_core.training.loop import VALID_COLUMN, diverged
@@ -129,6 +130,7 @@ def crossvalidate_plans(
         if len(group) > 1:
             both = " and ".join(p.label for p in group)
             say(f"[{stage or group[0].label}] {both} select the same trial: its folds are trained once, for both")
+        release_unused_memory()  # what the optimization before freed, before the fold trials start
         results = train_shared(context, group, folder / group[0].label, input_vars, stage)
         outcome.update({kinds[id(plan)]: result for plan, result in zip(group, results, strict=True)})
     return outcome

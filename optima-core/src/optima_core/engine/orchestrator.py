@@ -32,6 +32,7 @@ from optima_core.engine.phases import ShutDownClock, record_start_up
 from optima_core.engine.ray_session import ray_session, ray_session_in_background
 from optima_core.engine.selection_stage import VariableSelectionStage
 from optima_core.engine.stage import Stage, StageResult
+from optima_core.inputs.memory import release_unused_memory
 from optima_core.logs import log_to_file, say
 from optima_core.plugins.manager import OptimaPluginManager
 from optima_core.report.build import write_report_quietly
@@ -113,6 +114,7 @@ def _run_stages(
             raise_if_interrupted()  # a stop signal whose exception Python swallowed (see the function)
             results.append(stage.run(context, results[-1] if results else None))
             write_report_quietly(output)
+            release_unused_memory()  # what a stage's results and Tune's bookkeeping freed, before the next trials
         context.finish_input_plots()
         shut_down.start()
     return results

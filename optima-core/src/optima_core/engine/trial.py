@@ -43,6 +43,8 @@ class TrialSettings:
     export_dir: str | None = None
     restore_best_weights: bool = False
     use_gpu: bool = False
+    #: Also compute the variable selection's target metric of the exported model here (``retrain`` evaluator).
+    score_for_selection: bool = False
 
 
 def build_job(config: dict[str, Any], settings: TrialSettings, data: Any, workdir: Path) -> tuple[TrainingJob, Any]:
@@ -128,7 +130,10 @@ def run_trial(config: dict[str, Any], *, settings: TrialSettings, datasets: Any)
     if settings.export_dir is not None:
         export_dir = Path(settings.export_dir)
         name = f"model_fold{fold}" if fold is not None else "model"
-        if not failed:
-            backend.export(export_dir / name)
+        exported = None if failed else backend.export(export_dir / name)
         write_history(export_dir / f"{name}_history.csv", result.history)
+        if exported is not None and settings.score_for_selection:
+            from optima_core.variable_selection.scoring import write_trial_score
+
+            write_trial_score(job, manager, exported)
     backend.close()

@@ -40,6 +40,21 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
+def _skip_callback_telemetry() -> None:
+    """Keep Tune from importing the MLflow, W&B and Comet integrations just to count the callbacks for its usage
+    statistics, which OPTIMA switches off (``RAY_USAGE_STATS_ENABLED=0``).
+
+    ``Tuner.fit`` tags the callbacks by comparing them with those integrations' classes, and importing
+    ``ray.air.integrations.mlflow`` imports MLflow when it is installed (OPTIMA's ``mlflow`` extra), and SciPy and
+    pandas with it: about 40 MB and a second in the driver, for nothing. Telemetry that is on stays untouched.
+    """
+    from ray._common.usage import usage_lib
+    from ray.air._internal import usage
+
+    if not usage_lib.usage_stats_enabled():
+        setattr(usage, "tag_callbacks", lambda callbacks: False)  # noqa: B010 - a module attribute Tune reads
+
+
 def launch_trials(
     context: RunContext,
     function: Callable[..., None],
@@ -60,6 +75,7 @@ def launch_trials(
     """
     from ray import tune
 
+    _skip_callback_telemetry()
     plan = context.plan
     trainable = tune.with_resources(
         tune.with_parameters(function, **parameters), {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial}

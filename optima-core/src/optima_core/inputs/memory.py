@@ -2,13 +2,15 @@
 
 Arrow's allocator and glibc keep freed buffers for reuse. After reading a large file, or after the index arithmetic
 of a split, that is easily 100 MiB or more which would add to the peak of the next step (the gather of the
-datasets). Releasing it costs milliseconds.
+datasets). Releasing it costs milliseconds. The run also releases it after every stage, before the next stage's
+trials start.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
+import gc
 import sys
 from typing import Any
 
@@ -23,6 +25,7 @@ def _glibc() -> Any:
 
 def release_unused_memory() -> None:
     """Return the memory Arrow's pool and glibc's heap hold but do not use (a no-op elsewhere)."""
+    gc.collect()  # reference cycles (Tune's results, plugin objects) would otherwise keep their memory until later
     if "pyarrow" in sys.modules:
         sys.modules["pyarrow"].default_memory_pool().release_unused()
     libc = _glibc()

@@ -4,13 +4,13 @@ Every (candidate set, repeat, fold) is one Ray Tune trial of the selected trial'
 same epochs, early-stopping rules of the cross-validation). The trainable does not select input columns itself, so
 each candidate's fold datasets are restricted to its variables once per iteration (one ``Input`` copy per set and
 split) and handed to Tune with ``tune.with_parameters`` (stored once in the object store). Repeats use different
-seeds; no intermediate checkpoints are written. The metric is then computed from the predictions of the exported models on the validation folds.
+seeds; no intermediate checkpoints are written. Each trial computes the target metric of the model it exported on
+its validation fold (the driver only reads the values, :mod:`optima_core.variable_selection.scoring`).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import numpy as np
 
 from optima_core.engine.trial import FOLD_KEY, SEED_KEY, TrialSettings, run_trial
 from optima_core.variable_selection.base import Evaluator
+from optima_core.variable_selection.scoring import ModelToScore, ScoreJob, read_trial_score, score_models
 from optima_core.variable_selection.session import EvaluationOutcome, ModelEntry
 
 RUN_KEY = "optima_varset_run"
@@ -55,6 +56,7 @@ class RetrainEvaluator(Evaluator):
             checkpoint_frequency=0,  # no intermediate checkpoints: only the final model is used (and exported)
             restore_best_weights=plan.restore_best_weights,
             use_gpu=context.plan.gpus_per_trial > 0,
+            score_for_selection=True,
         )
         settings_by_run: dict[int, TrialSettings] = {}
         datasets_by_run: dict[int, Any] = {}
@@ -72,6 +74,7 @@ class RetrainEvaluator(Evaluator):
                 for fold in range(folds):
                     seed_of[(run, fold)] = int(seeds[fold]) + 7919 * repeat
         total = len(runs) * folds
+        session.scorers.release()  # no idle scoring actors next to the trials
         # A resumed run replays the elimination (its decisions are deterministic): the models an interrupted run
         # finished for this iteration are kept, only the missing ones are trained.
         launch_trials(
@@ -95,18 +98,17 @@ class RetrainEvaluator(Evaluator):
                 ModelEntry(export / f"model_fold{fold}{suffix}", kept_vars, fold) for fold in range(folds)
             ]
         existing = [e for models in entries.values() for e in models if e.path.exists()]
-        for entry in existing:
-            session.predictor(entry)
-        scores = session.run_parallel(
-            [partial(session.score, e, session.fold_data(e.fold, e.input_vars)) for e in existing]
+        score_of = {e.path: read_trial_score(e.path) for e in existing}
+        unscored = [e for e in existing if score_of[e.path] is None]  # exported by a run interrupted before its score
+        scored = score_models(
+            session, [(e.fold, ModelToScore(str(e.path), tuple(e.input_vars), (ScoreJob(),))) for e in unscored]
         )
-        score_of = {e.path: s for e, s in zip(existing, scores, strict=True)}
+        score_of.update({e.path: values[0] for e, values in zip(unscored, scored, strict=True)})
         values = {label: np.full((folds, num_repeats), np.nan) for label in variable_sets}
         for (label, repeat), models in entries.items():
             for entry in models:
                 values[label][entry.fold, repeat] = score_of.get(entry.path, np.nan)
         kept = {label: entries[(label, 0)] for label in variable_sets}
-        session.forget_predictors(session.models)
         return EvaluationOutcome(values, kept)
 
 

@@ -3,6 +3,10 @@
 The fold datasets (all variables the selection started with) are loaded once by the run; evaluators never re-read
 them. :meth:`SelectionSession.fold_data` restricts a fold to a variable set by selecting ``Input`` columns (one
 copy of the ``Input`` matrix per call; the other columns are shared).
+
+The built-in evaluators score models in Ray workers (:meth:`SelectionSession.baseline`,
+:mod:`optima_core.variable_selection.scoring`), so the driver never loads a framework; :meth:`SelectionSession.score`
+and :meth:`SelectionSession.predictor` load a model in the calling process, for third-party evaluators.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,7 @@ from optima_core.errors import OptimaUserError
 from optima_core.inputs.dataset import EventData
 from optima_core.plugins.hooks import Hooks
 from optima_core.variable_selection.metric import TargetMetric
+from optima_core.variable_selection.scoring import ModelToScore, ScoreJob, ScorerPool
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ class SelectionSession:
     metric: TargetMetric
     models: list[ModelEntry]
     folder: Path
+    #: The Ray actors that score models for the built-in evaluators (released before every training).
+    scorers: ScorerPool = field(default_factory=ScorerPool)
     _predictors: dict[Path, Callable[[EventData], np.ndarray]] = field(default_factory=dict)
 
     @property
@@ -130,12 +136,12 @@ class SelectionSession:
             return list(pool.map(lambda task: task(), tasks))
 
     def baseline(self, models: list[ModelEntry] | None = None) -> np.ndarray:
-        """The metric of the current fold models on their unmodified validation data, ``[folds, 1]``."""
-        models = models or self.models
-        for entry in models:
-            self.predictor(entry)  # load sequentially: framework imports are not thread-safe
-        values = self.run_parallel([partial(self.score, m, self.fold_data(m.fold, m.input_vars)) for m in models])
-        return np.asarray(values, dtype=float)[:, None]
+        """The metric of the current fold models on their unmodified validation data, ``[folds, 1]``, computed in
+        Ray workers (:mod:`optima_core.variable_selection.scoring`)."""
+        requests = [
+            (m.fold, ModelToScore(str(m.path), tuple(m.input_vars), (ScoreJob(),))) for m in models or self.models
+        ]
+        return np.asarray([values[0] for values in self.scorers.score(self, requests)], dtype=float)[:, None]
 
 
 #: The selection (and iteration) whose run-config ``evaluate_variable_importance`` is running: what

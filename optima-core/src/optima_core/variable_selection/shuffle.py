@@ -3,21 +3,21 @@
 For a candidate set, every variable a fold model takes but the set lacks is permuted across the validation events
 of that fold (``shuffle_input_var`` hook; the built-in permutes columns of one copy of the ``Input`` matrix) and
 the target metric is computed from the model's predictions. Evaluations of one iteration (candidates x folds x
-repeats) run on a thread pool as wide as the run's CPUs; models are loaded once and validation data is never
+repeats) run as Ray tasks, one or more per fold model (:mod:`optima_core.variable_selection.scoring`): the driver
+never loads a model; each worker loads it once and keeps it between iterations, and validation data is never
 re-read or copied beyond the one permuted ``Input`` matrix per evaluation.
 
 Every evaluation is seeded from ``random_seed``, the iteration, the candidate, the fold and the repeat (see
 :func:`shuffle_rng`), so a variable selection repeated with the same run-config shuffles the same way whatever order
-the thread pool runs the evaluations in.
+the workers run the evaluations in.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -25,14 +25,16 @@ import numpy as np
 from optima_core.errors import OptimaUserError
 from optima_core.inputs.dataset import EventData
 from optima_core.variable_selection.base import Evaluator
-from optima_core.variable_selection.session import EvaluationOutcome, ModelEntry, SelectionSession
+from optima_core.variable_selection.scoring import ModelToScore, ScoreJob, score_models
+from optima_core.variable_selection.session import EvaluationOutcome
 
 #: The label under which :meth:`ShuffleEvaluator.reference` evaluates the set the candidates come from.
 REFERENCE_LABEL = "<reference>"
 
 #: The seed of the shuffle being done. A ContextVar because the reference fixes the arguments of
 #: ``shuffle_input_var(run_config, input_handler, model_config, dataset, vars_to_shuffle)``: none can carry a seed or
-#: a generator, and the evaluations run on a thread pool (a ContextVar is per thread; a global would be shared).
+#: a generator, and evaluations may run in several threads of one process (a ContextVar is per thread; a global
+#: would be shared).
 _SHUFFLE_SEED: ContextVar[tuple[int, ...] | None] = ContextVar("optima_shuffle_seed", default=None)
 
 
@@ -70,45 +72,17 @@ def shuffle_columns(dataset: Any, variables: list[Any], vars_to_shuffle: list[An
 class ShuffleEvaluator(Evaluator):
     name = "shuffle"
 
-    def __init__(self, session: SelectionSession) -> None:
-        super().__init__(session)
-        self._validation: dict[tuple[Any, ...], Any] = {}
-
-    def _val(self, entry: ModelEntry) -> EventData:
-        key = (entry.fold, entry.input_vars)
-        if key not in self._validation:
-            self._validation[key] = self.session.fold_data(entry.fold, entry.input_vars)
-        return self._validation[key]
-
-    def _one(self, entry: ModelEntry, vars_to_shuffle: list[Any], seed: tuple[int, ...]) -> float:
-        session = self.session
-        data = self._val(entry)
-        if vars_to_shuffle:
-            with seeded_shuffles(seed):
-                data = session.hooks.shuffle_input_var(
-                    run_config=session.run_config,
-                    input_handler=session.handler_for(entry.input_vars),
-                    model_config=dict(session.model_config),
-                    dataset=data,
-                    vars_to_shuffle=list(vars_to_shuffle),
-                )
-            if data is None:
-                raise OptimaUserError(
-                    "shuffle_input_var returned None: expected the dataset with the variables shuffled"
-                )
-        return session.score(entry, data)
-
     def evaluate(self, variable_sets: dict[str, list[Any]], num_repeats: int, iteration: str) -> EvaluationOutcome:
         session = self.session
         models = session.models
-        for entry in models:
-            session.predictor(entry)  # load sequentially before the thread pool starts
         base_seed = int(session.run_config.random_seed)
-        tasks: list[Callable[[], float]] = []
-        slots: list[tuple[str, int, int]] = []
-        for label, variables in variable_sets.items():
-            for row, entry in enumerate(models):
-                to_shuffle = [v for v in entry.input_vars if v not in variables]
+        requests: list[tuple[int, ModelToScore]] = []
+        slots: list[list[tuple[str, int, int]]] = []
+        for row, entry in enumerate(models):
+            jobs: list[ScoreJob] = []
+            where: list[tuple[str, int, int]] = []
+            for label, variables in variable_sets.items():
+                to_shuffle = tuple(v for v in entry.input_vars if v not in variables)
                 unknown = [v for v in variables if v not in entry.input_vars]
                 if unknown:
                     raise OptimaUserError(
@@ -118,12 +92,15 @@ class ShuffleEvaluator(Evaluator):
                 repeats = num_repeats if to_shuffle else 1  # without shuffling every repeat is the same
                 for repeat in range(repeats):
                     seed = (base_seed, _text_seed(iteration), _text_seed(label), row, repeat)
-                    tasks.append(partial(self._one, entry, to_shuffle, seed))
-                    slots.append((label, row, repeat))
-        results = session.run_parallel(tasks)
+                    jobs.append(ScoreJob(to_shuffle, seed))
+                    where.append((label, row, repeat))
+            requests.append((entry.fold, ModelToScore(str(entry.path), tuple(entry.input_vars), tuple(jobs))))
+            slots.append(where)
+        results = score_models(session, requests)
         values = {label: np.full((len(models), num_repeats), np.nan) for label in variable_sets}
-        for (label, row, repeat), value in zip(slots, results, strict=True):
-            values[label][row, repeat] = value
+        for where, scores in zip(slots, results, strict=True):
+            for (label, row, repeat), value in zip(where, scores, strict=True):
+                values[label][row, repeat] = value
         return EvaluationOutcome(values)
 
     def reference(self, variables: list[Any], num_repeats: int, iteration: str) -> np.ndarray:

@@ -108,8 +108,15 @@ def run_variable_selection(context: RunContext, pre_hpo: StageResult) -> Variabl
     Every evaluation is deterministic (seeded shuffles, seeded retraining), so a resumed run replays the decisions
     of the interrupted one; the retrain evaluator keeps the models that run had finished.
     """
-    run_config = context.run_config
     session, selection = selection_session(context, pre_hpo)
+    try:
+        return _eliminate(context, session, selection)
+    finally:
+        session.scorers.release()
+
+
+def _eliminate(context: RunContext, session: SelectionSession, selection: Any) -> VariableSelectionResult:
+    run_config = context.run_config
     all_vars, folder = list(session.all_vars), session.folder
     mode = str(run_config.variable_optimization_mode)
     evaluator = context.manager.descriptor("evaluator", mode).load()(session)
