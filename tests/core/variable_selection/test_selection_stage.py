@@ -208,6 +208,20 @@ def refuse_models_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(optima_core.engine.models, "load_model", refuse)
 
 
+def scorer_processes() -> list[str]:
+    """Running (not zombie) processes of the scoring actors on this machine, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if cmdline.startswith(b"ray::_Scorer") and state != "Z":
+            found.append(entry.name)
+    return found
+
+
 def test_shuffle_scores_in_the_workers_not_in_the_driver(
     tmp_path: Path, pre_hpo: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -218,6 +232,9 @@ def test_shuffle_scores_in_the_workers_not_in_the_driver(
     context = make_context(write_run_config(tmp_path, "shuffle", NO_RETRAIN))
     with ray_session(context.plan):
         result, _ = select(tmp_path, pre_hpo, "shuffle", NO_RETRAIN)
+        # the scoring actors are gone when the selection returns (not only asked to end): the next stage's trials
+        # must not share the machine with them
+        assert not scorer_processes()
     assert set(INFORMATIVE) <= set(result.selected), result.dropped
     assert len(set(NOISE) & set(result.dropped)) >= 4, result.selected
 

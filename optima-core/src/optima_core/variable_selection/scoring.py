@@ -119,8 +119,31 @@ def _shares(model: ModelToScore, parts: int) -> list[ModelToScore]:
 class _Scorer:
     """A Ray actor that scores models; it keeps the framework and the models it loaded until released."""
 
+    def where(self) -> tuple[str, int]:
+        """The node and process the actor runs in."""
+        import os
+
+        import ray
+
+        return ray.get_runtime_context().get_node_id(), os.getpid()
+
     def score(self, reference: Any, model_config: dict[str, Any], model: ModelToScore, split: Any) -> list[float]:
         return score_one_model(reference, model_config, model, split)
+
+
+def _wait_for_exit(pids: list[int], timeout_s: float = 10.0) -> None:
+    """Wait until the processes ``pids`` (of this node) have ended, at most ``timeout_s``."""
+    import os
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    for pid in pids:
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                break
+            time.sleep(0.02)
 
 
 class ScorerPool:
@@ -134,24 +157,37 @@ class ScorerPool:
 
     def __init__(self) -> None:
         self._actors: list[Any] = []
+        self._where: list[Any] = []
 
     def _get(self, count: int) -> list[Any]:
         import ray
 
         while len(self._actors) < count:
             # No CPUs reserved: the pool is released before trials start, and must never keep them from starting.
-            self._actors.append(ray.remote(_Scorer).options(num_cpus=0, max_restarts=0).remote())
+            actor: Any = ray.remote(_Scorer).options(num_cpus=0, max_restarts=0).remote()
+            self._actors.append(actor)
+            self._where.append(actor.where.remote())
         return self._actors[:count]
 
     def release(self) -> None:
-        """Kill the actors (no-op when none are running)."""
+        """Kill the actors and wait until their processes on this node have ended (no-op when none are running).
+
+        ``ray.kill`` only asks: on a busy machine a killed actor's process lived on for seconds, next to the trials
+        started after it.
+        """
         if not self._actors:
             return
         import ray
 
+        try:
+            where = ray.get(self._where, timeout=30)
+        except Exception:  # noqa: BLE001 - an actor that died or never started has no process to wait for
+            where = []
         for actor in self._actors:
             ray.kill(actor, no_restart=True)
-        self._actors = []
+        self._actors, self._where = [], []
+        node = ray.get_runtime_context().get_node_id()
+        _wait_for_exit([pid for node_id, pid in where if node_id == node])
 
     def score(self, session: Any, models: Sequence[tuple[int, ModelToScore]]) -> list[list[float]]:
         """Values of every job of every model, in order; ``models`` pairs each with its fold number.
