@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from optima_core.engine.trial import FOLD_KEY, TrialSettings, build_job, write_history
+from optima_core.inputs.memory import release_unused_memory
 from optima_core.training.loop import TrainingResult, diverged, train
 
 #: What the worker's evaluation of ``<model>`` is stored in, next to the model: ``<model stem><suffix>``.
@@ -108,6 +109,7 @@ def run_fold_trial(config: dict[str, Any], *, settings: FoldSettings, datasets: 
             exported.pop(export_dir, None)
         write_history(export_dir / f"{name}_history.csv", history)
     backend.close()
+    release_unused_memory()  # the training's freed buffers, before the evaluation and export load more
     if settings.evaluate:
         for target in settings.targets:
             path = exported.get(Path(target.export_dir))
