@@ -3,12 +3,12 @@
 Scoring a model means loading it through its backend, predicting the validation events (with some variables
 shuffled, for the ``shuffle`` evaluator) and computing the target metric. Done in the driver, the first model
 loaded TensorFlow or torch and Lightning into it (several hundred MB for the rest of the run). The built-in
-evaluators therefore score through :func:`score_models`, which runs one Ray task per model (or per share of a
-model's evaluations, so every CPU of the run works) on the selection's :class:`ScorerPool` of Ray actors: the
+evaluators therefore score through :func:`score_models`, which hands each model (or each share of a model's
+evaluations, so every CPU of the run works) to the selection's :class:`ScorerPool` of Ray actors: the
 framework is imported once per actor and stays loaded from one scoring round to the next, and the driver never
 imports it. The pool is released before every training (:meth:`ScorerPool.release`), so the trials never share
-the machine with idle processes that hold a framework; the first round after a training starts new actors. Each task rebuilds
-the run-config and plugins from the run's :class:`~optima_core.training.job.RunReference`, as the trials do, so the
+the machine with idle processes that hold a framework; the first round after a training starts new actors. Each
+actor rebuilds the run-config and plugins from the run's :class:`~optima_core.training.job.RunReference`, as the trials do, so the
 run-config's ``shuffle_input_var`` and metrics are the ones used.
 
 Models retrained by the ``retrain`` evaluator are scored in the Tune trial that trained them
@@ -35,7 +35,7 @@ from optima_core.errors import OptimaUserError, find_user_error
 #: Next to a model retrained for the selection: ``<model stem><suffix>`` holds its target-metric value.
 SCORE_SUFFIX = ".optima_score.json"
 
-#: Loaded models a worker keeps between tasks (a selection scores the same fold models every iteration).
+#: Loaded models an actor keeps between calls (a selection scores the same fold models every iteration).
 _CACHED_MODELS = 8
 _models: OrderedDict[tuple[str, int], Any] = OrderedDict()
 

@@ -27,7 +27,7 @@ from optima_core.errors import OptimaUserError
 from optima_core.inputs.dataset import EventData
 from optima_core.plugins.hooks import Hooks
 from optima_core.variable_selection.metric import TargetMetric
-from optima_core.variable_selection.scoring import ModelToScore, ScoreJob, ScorerPool
+from optima_core.variable_selection.scoring import ModelToScore, ScoreJob, ScorerPool, score_models
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ class SelectionSession:
         requests = [
             (m.fold, ModelToScore(str(m.path), tuple(m.input_vars), (ScoreJob(),))) for m in models or self.models
         ]
-        return np.asarray([values[0] for values in self.scorers.score(self, requests)], dtype=float)[:, None]
+        return np.asarray([values[0] for values in score_models(self, requests)], dtype=float)[:, None]
 
 
 #: The selection (and iteration) whose run-config ``evaluate_variable_importance`` is running: what

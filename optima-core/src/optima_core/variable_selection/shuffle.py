@@ -3,7 +3,7 @@
 For a candidate set, every variable a fold model takes but the set lacks is permuted across the validation events
 of that fold (``shuffle_input_var`` hook; the built-in permutes columns of one copy of the ``Input`` matrix) and
 the target metric is computed from the model's predictions. Evaluations of one iteration (candidates x folds x
-repeats) run as Ray tasks, one or more per fold model (:mod:`optima_core.variable_selection.scoring`): the driver
+repeats) run on the selection's scoring actors, one or more calls per fold model (:mod:`optima_core.variable_selection.scoring`): the driver
 never loads a model; each worker loads it once and keeps it between iterations, and validation data is never
 re-read or copied beyond the one permuted ``Input`` matrix per evaluation.
 
