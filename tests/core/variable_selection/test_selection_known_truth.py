@@ -68,11 +68,30 @@ def pre_hpo(tmp_path_factory: pytest.TempPathFactory, ray_instance: None) -> Any
 
 @pytest.mark.lightning
 @pytest.mark.parametrize("mode", ["shuffle", "hybrid", "retrain"])
-def test_noise_is_dropped_and_signal_kept(tmp_path: Path, pre_hpo: Any, mode: str) -> None:
+def test_noise_is_dropped_and_signal_kept(
+    tmp_path: Path, pre_hpo: Any, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from optima_core.variable_selection import run_variable_selection
+    from optima_core.variable_selection.scoring import ScorerPool
 
+    starts: list[int] = []  # the scoring actors started by each scoring round that had to start any
+    real_get = ScorerPool._get
+
+    def counting_get(pool: ScorerPool, count: int) -> list[Any]:
+        before = len(pool._actors)
+        actors = real_get(pool, count)
+        if len(pool._actors) > before:
+            starts.append(len(pool._actors) - before)
+        return actors
+
+    monkeypatch.setattr(ScorerPool, "_get", counting_get)
     context = make_context(write_run_config(tmp_path, mode, EXTRA[mode], **DATA))
     result = run_variable_selection(context, pre_hpo)
+    if mode == "hybrid":
+        # only the first shuffle iteration (on the pre-HPO's models) starts scoring actors: the later ones use the
+        # evaluations the re-evaluation's trials made of the models they trained
+        shuffled = [it for it in result.iterations if it.phase == "hybrid/shuffle"]
+        assert len(shuffled) >= 2 and len(starts) == 1, (starts, [it.phase for it in result.iterations])
     folder = context.output / "variable_selection"
     record = json.loads((folder / "variable_selection.json").read_text())
     assert record["selected"] == result.selected

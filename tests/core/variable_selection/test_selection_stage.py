@@ -272,3 +272,58 @@ def test_retrain_iteration_of_a_resumed_run_keeps_its_finished_models(
         again = RetrainEvaluator(session).evaluate(candidate, 1, "iteration1")
     assert {path: path.stat().st_mtime_ns for path in models} == written, "finished models were trained again"
     np.testing.assert_array_equal(first.values["without_noise1"], again.values["without_noise1"])
+
+
+def test_retrained_models_bring_the_next_shuffle_iteration_with_them(
+    tmp_path: Path, pre_hpo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shuffle iteration after a re-evaluation by retraining started new scoring actors (about 5-8 s each, to
+    import torch and Lightning again); the re-evaluation's trials now make those evaluations of the models they
+    trained. The values must be exactly the ones the scoring actors compute."""
+    import numpy as np
+
+    import optima_core.variable_selection.shuffle as shuffle_module
+    from optima_core.engine.ray_session import ray_session
+    from optima_core.variable_selection.retrain import RetrainEvaluator
+    from optima_core.variable_selection.scoring import score_file
+    from optima_core.variable_selection.shuffle import ShuffleEvaluator
+    from optima_core.variable_selection.stage import selection_session
+
+    refuse_models_in_this_process(monkeypatch)
+    context = make_context(write_run_config(tmp_path, "shuffle"))
+    session, _ = selection_session(context, pre_hpo)
+    shuffle = ShuffleEvaluator(session)
+    kept = [v for v in VARIABLES if v != NOISE[0]]
+    next_sets = context.hooks.create_variable_sets_to_try(  # as the stage asks for the next iteration's sets
+        model_config={}, models_with_inputs=[], metric="loss", all_vars=VARIABLES, vars_remaining=kept
+    )
+    planned = shuffle.planned_scores(kept, 2, "iteration2", len(session.folds))
+    assert planned is not None and all(len(jobs) == 2 * len(kept) for jobs in planned)
+
+    sent: list[Any] = []
+    real_score_models = shuffle_module.score_models
+
+    def recording_score_models(session: Any, models: Any) -> Any:
+        sent.extend(models)
+        return real_score_models(session, models)
+
+    monkeypatch.setattr(shuffle_module, "score_models", recording_score_models)
+    with ray_session(context.plan):
+        outcome = RetrainEvaluator(session).evaluate(
+            {"without_noise1": kept}, 2, "iteration1_reeval", planned_scores={"without_noise1": planned}
+        )
+        session.models = list(outcome.models["without_noise1"])
+        filed = shuffle.evaluate(next_sets, 2, "iteration2")
+        reference = shuffle.reference(kept, 2, "iteration2")
+        assert not sent, f"models went to the scoring actors although their trials had filed the values: {sent}"
+
+        for entry in session.models:
+            score_file(entry.path).unlink()
+        recomputed = shuffle.evaluate(next_sets, 2, "iteration2")
+        assert len(sent) == len(session.folds)
+        # another iteration's seeds were not planned: they are computed, not taken from the file
+        other = shuffle.evaluate(next_sets, 2, "iteration3")
+    for label in next_sets:
+        np.testing.assert_array_equal(filed.values[label], recomputed.values[label])
+        assert not np.array_equal(other.values[label], filed.values[label])
+    assert np.isfinite(reference[:, 0]).all()  # the reference shuffles nothing: one evaluation per model

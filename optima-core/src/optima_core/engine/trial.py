@@ -45,6 +45,9 @@ class TrialSettings:
     use_gpu: bool = False
     #: Also compute the variable selection's target metric of the exported model here (``retrain`` evaluator).
     score_for_selection: bool = False
+    #: Per fold: shuffle evaluations (:class:`~optima_core.variable_selection.scoring.ScoreJob`) to make of the
+    #: exported model too, those the selection's next shuffle iteration will need if it keeps this model.
+    planned_scores: tuple[tuple[Any, ...], ...] = ()
 
 
 def build_job(config: dict[str, Any], settings: TrialSettings, data: Any, workdir: Path) -> tuple[TrainingJob, Any]:
@@ -135,5 +138,6 @@ def run_trial(config: dict[str, Any], *, settings: TrialSettings, datasets: Any)
         if exported is not None and settings.score_for_selection:
             from optima_core.variable_selection.scoring import write_trial_score
 
-            write_trial_score(job, manager, exported)
+            planned = settings.planned_scores[fold] if fold is not None and fold < len(settings.planned_scores) else ()
+            write_trial_score(job, manager, exported, planned)
     backend.close()

@@ -40,6 +40,12 @@ class Evaluator:
         evaluation it already made of that set."""
         return None
 
+    def next_shuffle(self) -> Any:
+        """The :class:`~optima_core.variable_selection.shuffle.ShuffleEvaluator` the next iteration will evaluate
+        with if this one's candidate is accepted, or None (the default) if it will not shuffle. The stage lets the
+        re-evaluation's trials make that shuffle's evaluations of the models they train."""
+        return None
+
     def on_rejected(self) -> bool:
         """Called after a rejected iteration; True if the evaluator switched phase and the stage should revert."""
         return False

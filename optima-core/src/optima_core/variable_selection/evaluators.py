@@ -53,6 +53,9 @@ class HybridEvaluator(Evaluator):
     def reference(self, variables: list[Any], num_repeats: int, iteration: str) -> Any:
         return None if self.retraining else self.shuffle.reference(variables, num_repeats, iteration)
 
+    def next_shuffle(self) -> ShuffleEvaluator | None:
+        return None if self.retraining else self.shuffle
+
     def on_rejected(self) -> bool:
         if self.retraining:
             return False

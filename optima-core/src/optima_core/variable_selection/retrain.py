@@ -35,7 +35,15 @@ def selection_trial(
 class RetrainEvaluator(Evaluator):
     name = "retrain"
 
-    def evaluate(self, variable_sets: dict[str, list[Any]], num_repeats: int, iteration: str) -> EvaluationOutcome:
+    def evaluate(
+        self,
+        variable_sets: dict[str, list[Any]],
+        num_repeats: int,
+        iteration: str,
+        planned_scores: dict[str, tuple[tuple[ScoreJob, ...], ...]] | None = None,
+    ) -> EvaluationOutcome:
+        """``planned_scores``: per label, per fold, evaluations the trials of repeat 0 (the models kept for the
+        label) also make of their model and file next to it (see :meth:`ShuffleEvaluator.planned_scores`)."""
         from ray import tune
 
         from optima_core.engine.progress import ProgressPrinter
@@ -69,7 +77,10 @@ class RetrainEvaluator(Evaluator):
                 export = base / _folder_name(label) / f"repeat{repeat}"
                 export.mkdir(parents=True, exist_ok=True)
                 runs[run] = (label, repeat, export)
-                settings_by_run[run] = replace(template, input_vars=tuple(variables), export_dir=str(export))
+                planned = (planned_scores or {}).get(label, ()) if repeat == 0 else ()
+                settings_by_run[run] = replace(
+                    template, input_vars=tuple(variables), export_dir=str(export), planned_scores=planned
+                )
                 datasets_by_run[run] = datasets
                 for fold in range(folds):
                     seed_of[(run, fold)] = int(seeds[fold]) + 7919 * repeat

@@ -13,7 +13,8 @@ run-config's ``shuffle_input_var`` and metrics are the ones used.
 
 Models retrained by the ``retrain`` evaluator are scored in the Tune trial that trained them
 (:func:`write_trial_score`), and :func:`read_trial_score` hands the value to the driver; a model without one (a run
-interrupted between export and score) is scored by :func:`score_models`.
+interrupted between export and score) is scored by :func:`score_models`. Those trials also make, and file, the
+shuffle evaluations the next iteration will ask of their model if it is kept (:func:`read_filed_jobs`).
 
 Without a Ray session (a library caller that evaluates on its own) the same function runs in this process.
 """
@@ -74,38 +75,54 @@ def _loaded(run_config: Any, manager: Any, handler: Any, split: dict[str, Any], 
     return _models[key]
 
 
-def score_one_model(reference: Any, model_config: dict[str, Any], model: ModelToScore, split: Any) -> list[float]:
-    """The target metric of every job of ``model`` on its validation events (``split['val']``); runs anywhere."""
-    from optima_core.engine.context import new_input_handler
+def score_loaded(
+    run_config: Any,
+    manager: Any,
+    handler: Any,
+    model_config: dict[str, Any],
+    loaded: Any,
+    data: Any,
+    jobs: Sequence[ScoreJob],
+) -> list[float]:
+    """The target metric of the loaded model for every job on ``data`` (the validation events of its fold)."""
     from optima_core.plugins.active import using_manager
-    from optima_core.training.job import load_reference
     from optima_core.variable_selection.metric import resolve_metric
     from optima_core.variable_selection.shuffle import seeded_shuffles
 
-    run_config, manager = load_reference(reference)
     metric = resolve_metric(run_config)
-    handler = new_input_handler(manager.hooks, run_config)
-    handler.set_vars(list(model.input_vars))
     values: list[float] = []
     with using_manager(manager):
-        loaded = _loaded(run_config, manager, handler, split, model.path)
-        for job in model.jobs:
-            data = split["val"]
+        for job in jobs:
+            events = data
             if job.vars_to_shuffle:
                 with seeded_shuffles(job.seed or ()):
-                    data = manager.hooks.shuffle_input_var(
+                    events = manager.hooks.shuffle_input_var(
                         run_config=run_config,
                         input_handler=handler,
                         model_config=dict(model_config),
                         dataset=data,
                         vars_to_shuffle=list(job.vars_to_shuffle),
                     )
-                if data is None:
+                if events is None:
                     raise OptimaUserError(
                         "shuffle_input_var returned None: expected the dataset with the variables shuffled"
                     )
-            values.append(_finite(metric(data, np.asarray(loaded.predict_events(data)))))
+            values.append(_finite(metric(events, np.asarray(loaded.predict_events(events)))))
     return values
+
+
+def score_one_model(reference: Any, model_config: dict[str, Any], model: ModelToScore, split: Any) -> list[float]:
+    """The target metric of every job of ``model`` on its validation events (``split['val']``); runs anywhere."""
+    from optima_core.engine.context import new_input_handler
+    from optima_core.plugins.active import using_manager
+    from optima_core.training.job import load_reference
+
+    run_config, manager = load_reference(reference)
+    handler = new_input_handler(manager.hooks, run_config)
+    handler.set_vars(list(model.input_vars))
+    with using_manager(manager):
+        loaded = _loaded(run_config, manager, handler, split, model.path)
+    return score_loaded(run_config, manager, handler, model_config, loaded, split["val"], model.jobs)
 
 
 def _shares(model: ModelToScore, parts: int) -> list[ModelToScore]:
@@ -246,27 +263,59 @@ def score_file(model_path: Path) -> Path:
     return model_path.with_name(model_path.stem + SCORE_SUFFIX)
 
 
-def write_trial_score(job: Any, manager: Any, model_path: Path) -> None:
-    """In the trial that exported ``model_path``: its target metric on the trial's validation events, to a file."""
+def job_key(job: ScoreJob) -> str:
+    """How a job's value is filed next to a model: what is shuffled and with which seed (nothing: the plain value)."""
+    return repr((tuple(job.vars_to_shuffle), tuple(job.seed or ()))) if job.vars_to_shuffle else ""
+
+
+def write_trial_score(job: Any, manager: Any, model_path: Path, planned: Sequence[ScoreJob] = ()) -> None:
+    """In the trial that exported ``model_path``: its target metric on the trial's validation events, and the values
+    of the ``planned`` shuffle jobs (those the next shuffle iteration will ask for if this model is kept), to a file.
+    """
     from optima_core.engine.models import load_model
     from optima_core.plugins.active import using_manager
-    from optima_core.variable_selection.metric import resolve_metric
 
     data = job.data
     splits = tuple(data[s] for s in ("train", "val", "test") if s in data)
+    jobs = [ScoreJob(), *(j for j in planned if j.vars_to_shuffle)]
     with using_manager(manager):
         loaded = load_model(job.run_config, model_path, job.input_handler, splits, manager=manager)
-        value = _finite(resolve_metric(job.run_config)(data["val"], np.asarray(loaded.predict_events(data["val"]))))
+    values = score_loaded(job.run_config, manager, job.input_handler, job.model_config, loaded, data["val"], jobs)
+    filed = {job_key(j): None if math.isnan(v) else v for j, v in zip(jobs, values, strict=True)}
     target = score_file(model_path)
     temp = target.with_name(target.name + ".tmp")
-    temp.write_text(json.dumps({"value": None if math.isnan(value) else value}))
+    temp.write_text(json.dumps({"value": filed[""], "jobs": filed}))
     temp.replace(target)
+
+
+def _filed(model_path: Path) -> dict[str, Any] | None:
+    try:
+        record = json.loads(score_file(model_path).read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def read_trial_score(model_path: Path) -> float | None:
     """The value :func:`write_trial_score` left for ``model_path``; None when there is none."""
-    try:
-        value = json.loads(score_file(model_path).read_text())["value"]
-    except (OSError, ValueError, KeyError):
+    record = _filed(model_path)
+    if record is None or "value" not in record:
         return None
+    value = record["value"]
     return float("nan") if value is None else float(value)
+
+
+def read_filed_jobs(model_path: Path, jobs: Sequence[ScoreJob]) -> list[float | None]:
+    """The values the trial that trained ``model_path`` filed for ``jobs`` (None for each one it did not)."""
+    record = _filed(model_path)
+    filed = record.get("jobs", {}) if record is not None else {}
+    if record is not None and "value" in record:
+        filed.setdefault("", record["value"])
+    found: list[float | None] = []
+    for job in jobs:
+        key = job_key(job)
+        if key not in filed:
+            found.append(None)
+        else:
+            found.append(float("nan") if filed[key] is None else float(filed[key]))
+    return found

@@ -71,6 +71,16 @@ def start_values(session: SelectionSession, mode: str) -> np.ndarray:
     return outcome.values["start"]
 
 
+def _planned_scores(evaluator: Any, variables: list[Any], next_iteration: str, folds: int) -> Any:
+    """What the next iteration will shuffle on models retrained for ``variables``, if it shuffles (see
+    :meth:`~optima_core.variable_selection.shuffle.ShuffleEvaluator.planned_scores`); None otherwise."""
+    next_shuffle = getattr(evaluator, "next_shuffle", None)
+    shuffle = next_shuffle() if callable(next_shuffle) else None
+    if shuffle is None:
+        return None
+    return shuffle.planned_scores(list(variables), evaluator.num_repeats(), next_iteration, folds)
+
+
 def selection_session(context: RunContext, pre_hpo: StageResult) -> tuple[SelectionSession, Any]:
     """The evaluators' session on the fold models of the pre-HPO's selected trial, and that selection."""
     run_config = context.run_config
@@ -166,13 +176,16 @@ def _eliminate(context: RunContext, session: SelectionSession, selection: Any) -
         estimate, models = estimates[chosen], (outcome.models or {}).get(chosen)
         reevaluated = bool(run_config.reevaluate_candidate_to_drop)
         if reevaluated:
-            again = RetrainEvaluator(session) if run_config.retrain_for_reevaluation else evaluator
-            redo = normalize_outcome(
-                again.evaluate(
-                    {chosen: sets[chosen]}, int(run_config.num_repeats_for_reevaluation), f"iteration{number}_reeval"
-                ),
-                [chosen],
-            )
+            to_redo = {chosen: sets[chosen]}
+            repeats = int(run_config.num_repeats_for_reevaluation)
+            if run_config.retrain_for_reevaluation:
+                planned = _planned_scores(evaluator, sets[chosen], f"iteration{number + 1}", len(session.folds))
+                outcome_again = RetrainEvaluator(session).evaluate(
+                    to_redo, repeats, f"iteration{number}_reeval", planned_scores={chosen: planned} if planned else None
+                )
+            else:
+                outcome_again = evaluator.evaluate(to_redo, repeats, f"iteration{number}_reeval")
+            redo = normalize_outcome(outcome_again, [chosen])
             estimate = Estimate.from_values(redo.values[chosen], use_median)
             stability.remember(sets[chosen], redo.values[chosen], "reevaluation")
             models = (redo.models or {}).get(chosen) or models
