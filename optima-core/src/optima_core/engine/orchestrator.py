@@ -32,7 +32,7 @@ from optima_core.engine.phases import ShutDownClock, record_start_up
 from optima_core.engine.ray_session import ray_session, ray_session_in_background
 from optima_core.engine.selection_stage import VariableSelectionStage
 from optima_core.engine.stage import Stage, StageResult
-from optima_core.inputs.memory import release_unused_memory
+from optima_core.inputs.memory import collections_skip_older_objects, release_unused_memory
 from optima_core.logs import log_to_file, say
 from optima_core.plugins.manager import OptimaPluginManager
 from optima_core.report.build import write_report_quietly
@@ -66,7 +66,7 @@ def run(
     Ctrl-C or SIGTERM ends the run with :class:`~optima_core.engine.interruption.RunInterrupted`, after Ray is shut
     down and the output folder released; no later stage runs on partial results.
     """
-    with interruptible():
+    with interruptible(), collections_skip_older_objects():
         return _run_stages(run_config, manager, plan, options)
 
 
