@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 from vs_helpers import INFORMATIVE, NOISE, make_context, run_selection, write_run_config
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ray_instance")]
 
 #: The Lightning runs keep the data and training of the original test (3000 events per class, 8 epochs, batches
 #: of 128): with fewer optimizer steps the retrained models come out too noisy for the paired decisions.
@@ -55,15 +55,6 @@ def ray_instance() -> Iterator[None]:
 
     with ray_session(LocalCluster().plan(ResourceRequest(cpus=2))):
         yield
-
-
-@pytest.fixture(scope="module")
-def pre_hpo(tmp_path_factory: pytest.TempPathFactory, ray_instance: None) -> Any:
-    from optima_core.engine.hpo import HpoStage
-
-    pytest.importorskip("optima_lightning")
-    context = make_context(write_run_config(tmp_path_factory.mktemp("pre_hpo"), "shuffle", **DATA))
-    return HpoStage("variable_opt_hyperopt", 2).run(context, None)
 
 
 @pytest.mark.lightning

@@ -1,6 +1,6 @@
 """The selection stage on one shared pre-HPO: a third-party evaluator by name, the custom hook, shuffle, output.
 
-One pre-HPO (2 trials + 3-fold cross-validation of the small Lightning MLP) is trained per module; every test then
+One pre-HPO (2 trials + 3-fold cross-validation of the small Lightning MLP, ``conftest.py``) is shared; every test then
 runs only the selection on its fold models (no retraining: ``reevaluate_candidate_to_drop = False``).
 """
 
@@ -17,17 +17,6 @@ from vs_helpers import INFORMATIVE, NOISE, VARIABLES, make_context, write_run_co
 pytestmark = [pytest.mark.slow, pytest.mark.lightning]
 
 NO_RETRAIN = "reevaluate_candidate_to_drop = False\n"
-
-
-@pytest.fixture(scope="module")
-def pre_hpo(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from optima_core.engine.hpo import HpoStage
-    from optima_core.engine.ray_session import ray_session
-
-    folder = tmp_path_factory.mktemp("pre_hpo")
-    context = make_context(write_run_config(folder, "shuffle"))
-    with ray_session(context.plan):
-        return HpoStage("variable_opt_hyperopt", 2).run(context, None)
 
 
 def select(tmp_path: Path, pre_hpo: Any, mode: str, extra: str = "") -> tuple[Any, Any]:
@@ -268,10 +257,23 @@ def test_retrain_iteration_of_a_resumed_run_keeps_its_finished_models(
         assert all(score_file(path).is_file() for path in models)
         score_file(models[0]).unlink()
 
-        context.resume = True  # as with `optima run CONFIG --resume`
-        again = RetrainEvaluator(session).evaluate(candidate, 1, "iteration1")
-    assert {path: path.stat().st_mtime_ns for path in models} == written, "finished models were trained again"
-    np.testing.assert_array_equal(first.values["without_noise1"], again.values["without_noise1"])
+        context.resume = True  # as with `optima run CONFIG --resume`: a new process, a new selection session
+        resumed, _ = selection_session(context, pre_hpo)
+        again = RetrainEvaluator(resumed).evaluate(candidate, 1, "iteration1")
+        assert {path: path.stat().st_mtime_ns for path in models} == written, "finished models were trained again"
+        np.testing.assert_array_equal(first.values["without_noise1"], again.values["without_noise1"])
+
+        # The re-evaluation of a chosen set with 2 repeats: repeat 0 is the training already done (same seeds,
+        # data and settings), only repeat 1 is trained.
+        reevaluated = RetrainEvaluator(resumed).evaluate(candidate, 2, "iteration1_reeval")
+    reeval_folder = session.folder / "retrain" / "iteration1_reeval" / "without_noise1"
+    suffix = context.manager.descriptor("backend", "Lightning").load().model_suffix
+    assert not (reeval_folder / "repeat0").exists()
+    assert len(list((reeval_folder / "repeat1").glob(f"model_fold*{suffix}"))) == len(session.folds)
+    assert [entry.path for entry in reevaluated.models["without_noise1"]] == models  # the kept models: repeat 0
+    values = reevaluated.values["without_noise1"]
+    np.testing.assert_array_equal(values[:, 0], first.values["without_noise1"][:, 0])
+    assert np.isfinite(values).all() and not np.array_equal(values[:, 0], values[:, 1])
 
 
 def test_retrained_models_bring_the_next_shuffle_iteration_with_them(

@@ -4,7 +4,9 @@ Every (candidate set, repeat, fold) is one Ray Tune trial of the selected trial'
 same epochs, early-stopping rules of the cross-validation). The trainable does not select input columns itself, so
 each candidate's fold datasets are restricted to its variables once per iteration (one ``Input`` copy per set and
 split) and handed to Tune with ``tune.with_parameters`` (stored once in the object store). Repeats use different
-seeds; no intermediate checkpoints are written. Each trial computes the target metric of the model it exported on
+seeds; no intermediate checkpoints are written. A set already retrained in this selection for the same repeat (the
+same seeds, data and settings: the retrain phase's chosen set, re-evaluated with more repeats) is not trained again:
+its models are taken, and only the further repeats are trained. Each trial computes the target metric of the model it exported on
 its validation fold (the driver only reads the values, :mod:`optima_core.variable_selection.scoring`).
 """
 
@@ -66,17 +68,28 @@ class RetrainEvaluator(Evaluator):
             use_gpu=context.plan.gpus_per_trial > 0,
             score_for_selection=True,
         )
+        suffix = context.manager.descriptor("backend", run_config.model_type).load().model_suffix
         settings_by_run: dict[int, TrialSettings] = {}
         datasets_by_run: dict[int, Any] = {}
         runs: dict[int, tuple[str, int, Path]] = {}
         seed_of: dict[tuple[int, int], int] = {}
+        folder_of: dict[tuple[str, int], Path] = {}
         for label, variables in variable_sets.items():
-            datasets = {fold: session.fold_split(fold, variables) for fold in range(folds)}  # once per set
+            datasets = None
             for repeat in range(num_repeats):
+                earlier = session.retrained.get((tuple(variables), repeat))
+                if earlier is not None and all(
+                    (earlier / f"model_fold{fold}{suffix}").exists() for fold in range(folds)
+                ):
+                    folder_of[(label, repeat)] = earlier  # the same training (seeds, data, settings) done before
+                    continue
+                if datasets is None:
+                    datasets = {fold: session.fold_split(fold, variables) for fold in range(folds)}  # once per set
                 run = len(runs)
                 export = base / _folder_name(label) / f"repeat{repeat}"
                 export.mkdir(parents=True, exist_ok=True)
                 runs[run] = (label, repeat, export)
+                folder_of[(label, repeat)] = export
                 planned = (planned_scores or {}).get(label, ()) if repeat == 0 else ()
                 settings_by_run[run] = replace(
                     template, input_vars=tuple(variables), export_dir=str(export), planned_scores=planned
@@ -84,30 +97,33 @@ class RetrainEvaluator(Evaluator):
                 datasets_by_run[run] = datasets
                 for fold in range(folds):
                     seed_of[(run, fold)] = int(seeds[fold]) + 7919 * repeat
-        total = len(runs) * folds
-        session.scorers.release()  # no idle scoring actors next to the trials
-        # A resumed run replays the elimination (its decisions are deterministic): the models an interrupted run
-        # finished for this iteration are kept, only the missing ones are trained.
-        launch_trials(
-            context,
-            selection_trial,
-            {"settings_by_run": settings_by_run, "datasets_by_run": datasets_by_run},
-            name="trials",
-            storage=base / "tune",
-            param_space={
-                RUN_KEY: tune.grid_search(list(runs)),
-                FOLD_KEY: tune.grid_search(list(range(folds))),
-                SEED_KEY: tune.sample_from(lambda config: seed_of[(config[RUN_KEY], config[FOLD_KEY])]),
-            },
-            progress=ProgressPrinter(total, run_config.monitor_name, run_config.monitor_op, label="model"),
-        )
-        suffix = context.manager.descriptor("backend", run_config.model_type).load().model_suffix
+        if runs:
+            session.scorers.release()  # no idle scoring actors next to the trials
+            # A resumed run replays the elimination (its decisions are deterministic): the models an interrupted run
+            # finished for this iteration are kept, only the missing ones are trained.
+            launch_trials(
+                context,
+                selection_trial,
+                {"settings_by_run": settings_by_run, "datasets_by_run": datasets_by_run},
+                name="trials",
+                storage=base / "tune",
+                param_space={
+                    RUN_KEY: tune.grid_search(list(runs)),
+                    FOLD_KEY: tune.grid_search(list(range(folds))),
+                    SEED_KEY: tune.sample_from(lambda config: seed_of[(config[RUN_KEY], config[FOLD_KEY])]),
+                },
+                progress=ProgressPrinter(
+                    len(runs) * folds, run_config.monitor_name, run_config.monitor_op, label="model"
+                ),
+            )
         entries: dict[tuple[str, int], list[ModelEntry]] = {}
-        for label, repeat, export in runs.values():
+        for (label, repeat), export in folder_of.items():
             kept_vars = tuple(variable_sets[label])
             entries[(label, repeat)] = [
                 ModelEntry(export / f"model_fold{fold}{suffix}", kept_vars, fold) for fold in range(folds)
             ]
+            if all(entry.path.exists() for entry in entries[(label, repeat)]):
+                session.retrained[(kept_vars, repeat)] = export
         existing = [e for models in entries.values() for e in models if e.path.exists()]
         score_of = {e.path: read_trial_score(e.path) for e in existing}
         unscored = [e for e in existing if score_of[e.path] is None]  # exported by a run interrupted before its score

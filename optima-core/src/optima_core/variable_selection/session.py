@@ -72,6 +72,8 @@ class SelectionSession:
     folder: Path
     #: The Ray actors that score models for the built-in evaluators (released before every training).
     scorers: ScorerPool = field(default_factory=ScorerPool)
+    #: Where the models retrained for (variable set, repeat) were exported (see the ``retrain`` evaluator).
+    retrained: dict[tuple[tuple[Any, ...], int], Path] = field(default_factory=dict)
     _predictors: dict[Path, Callable[[EventData], np.ndarray]] = field(default_factory=dict)
 
     @property
