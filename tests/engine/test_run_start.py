@@ -122,9 +122,14 @@ def marker(input_batch, y_pred_batch):
 
 custom_metrics = [("marker", marker)]
 
+import os as _os
 import pathlib as _pathlib
 _file = _pathlib.Path(__file__)
-_file.write_text(_file.read_text().replace("MARKER = 1.0", "MARKER = 2.0"))
+# Every process that executes this text edits the file; replaced atomically, so that one reading it while another
+# writes never reads (and writes back) an empty file.
+_edited = _file.with_name(f"{_file.name}.{_os.getpid()}.tmp")
+_edited.write_text(_file.read_text().replace("MARKER = 1.0", "MARKER = 2.0"))
+_edited.replace(_file)
 """
 
 
