@@ -261,3 +261,38 @@ def test_the_evaluate_wrapper_is_not_named_as_the_provider() -> None:
     providers = create_plugin_manager().hook_providers("evaluate")
     assert "plots" not in providers
     assert providers[0] == "optima_core.builtin.plugin"
+
+
+def test_the_pdf_keeps_the_layout_computed_for_the_png(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The constrained layout runs once per figure (it measured every tick label twice before) and the PDF shows the
+    same axes positions as the PNG."""
+    from matplotlib.figure import Figure
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    from optima_plots.style import hep_style, new_figure, save_figure
+
+    layouts: list[int] = []
+    positions: list[list[tuple[float, ...]]] = []
+    original_execute, original_savefig = ConstrainedLayoutEngine.execute, Figure.savefig
+
+    def counted(self: Any, figure: Any) -> Any:
+        layouts.append(1)
+        return original_execute(self, figure)
+
+    def save_and_record(self: Figure, *args: Any, **kwargs: Any) -> None:
+        original_savefig(self, *args, **kwargs)
+        positions.append([tuple(ax.get_position().bounds) for ax in self.axes])
+
+    monkeypatch.setattr(ConstrainedLayoutEngine, "execute", counted)
+    monkeypatch.setattr(Figure, "savefig", save_and_record)
+    with hep_style():
+        figure, axes = new_figure(11.0, 4.5, max_width=11.0, ncols=2)
+        for ax in axes:
+            ax.plot(np.arange(10), np.arange(10) ** 3)
+            ax.set_ylabel("a long y label, measured by the layout")
+        written = save_figure(figure, tmp_path / "figure")
+    assert [path.suffix for path in written] == [".png", ".pdf"]
+    assert all(path.stat().st_size > 0 for path in written)
+    assert len(layouts) == 1
+    assert len(positions) == 2 and positions[0] == positions[1]
+    assert positions[0][0] != (0.125, 0.11, 0.775, 0.77)  # the constrained layout moved the axes (not the default)

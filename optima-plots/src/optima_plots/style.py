@@ -56,12 +56,17 @@ def new_figure(
 
 
 def save_figure(figure: Any, path_stem: str | Path) -> list[Path]:
-    """Write ``<path_stem>.png`` and ``<path_stem>.pdf`` (parent folders created); return both paths."""
+    """Write ``<path_stem>.png`` and ``<path_stem>.pdf`` (parent folders created); return both paths.
+
+    The layout is computed once, when the PNG is drawn, and kept for the PDF: a constrained layout measures every
+    tick label, which was about a third of the time of writing a figure twice. Both files show the same layout.
+    """
     stem = Path(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     written = []
     for suffix in FORMATS:
         path = stem.with_name(stem.name + suffix)
         figure.savefig(path, dpi=DPI)
+        figure.set_layout_engine("none")  # keeps the positions the layout just computed
         written.append(path)
     return written
