@@ -30,7 +30,7 @@ mean over the folds, ``ScaledWeight``-weighted) next to B's and C's unweighted t
 best epoch.
 The loss values of the two sides are close but not identical in definition (OPTIMA's weights are normalised its
 own way), and the two sides train on different random splits. ``--keep`` keeps the output folders. Target: HPO phase
-A / B <= 1.2; exit status 1 if the median ratio is above it. A / C is reported next to it.
+A / B <= 1.15 (issue 14; it was 1.2 before); exit status 1 if the median ratio is above it. A / C is reported next to it.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from typing import Any
 
 from hand_written_tune import DATA, GRACE_PERIOD
 
-MAX_RATIO = 1.2
+MAX_RATIO = 1.15
 REPO = Path(__file__).resolve().parent.parent
 QUICKSTART = REPO / "examples" / "quickstart.py"
 ENVIRONMENT = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
