@@ -4,6 +4,7 @@ through get_native_metric_values, custom and composite metrics, evaluation.json,
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,7 +25,7 @@ from evaluation_helpers import (
 )
 
 from optima_core.engine.crossvalidation import FoldPlan
-from optima_core.engine.models import load_predictor
+from optima_core.engine.models import load_model, load_predictor, sharing_loaded_models
 from optima_core.evaluation import placeholder_count
 from optima_core.evaluation.folds import evaluate_models
 from optima_core.metrics import weighted_roc_auc
@@ -224,6 +225,36 @@ def test_evaluation_json_per_fold_and_average(trained: dict[str, Any], tmp_path:
     text = (tmp_path / "cv" / "evaluation.txt").read_text()
     assert text.startswith("Average over 3 folds (mean ± sample std (ddof=1)):")
     assert (tmp_path / "cv" / "model_fold2_evaluation.txt").exists()
+
+
+@pytest.mark.parametrize("trained", [("Keras", 2), ("Lightning", 2)], indirect=True, ids=str)
+def test_a_worker_evaluates_and_exports_a_model_from_one_load(
+    trained: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_config, handler, path = trained["run_config"], handler_for(trained["run_config"]), trained["path"]
+    manager = create_plugin_manager(run_config_module=run_config.module)
+    backend = manager.descriptor("backend", run_config.model_type).load()
+    loads: list[Path] = []
+    original = backend.load_model.__func__
+
+    def counting(cls: Any, model_path: Path, *args: Any) -> Any:
+        loads.append(model_path)
+        return original(cls, model_path, *args)
+
+    monkeypatch.setattr(backend, "load_model", classmethod(counting))
+    alone = values_by_key(evaluate(trained, None, input_handler=handler))
+    assert len(loads) == 1
+    with sharing_loaded_models():
+        shared = values_by_key(evaluate(trained, None, input_handler=handler))
+        exported = load_model(run_config, path, handler, trained["split"], dict(CONFIG), manager=manager)
+        assert len(loads) == 2  # the export's load is the evaluation's
+        stat = path.stat()
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # the file changed: loaded again
+        assert load_model(run_config, path, handler, trained["split"], dict(CONFIG), manager=manager) is not exported
+        assert len(loads) == 3
+    load_model(run_config, path, handler, trained["split"], dict(CONFIG), manager=manager)
+    assert len(loads) == 4  # outside the block every call loads
+    assert shared == alone
 
 
 @pytest.mark.parametrize("trained", [("Lightning", 2)], indirect=True, ids=str)

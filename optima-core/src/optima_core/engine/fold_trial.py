@@ -124,6 +124,7 @@ def _finalize_and_evaluate(
     when asked; the evaluation is pickled next to the model. Any error leaves it to the driver (which then raises it
     where it always did)."""
     from optima_core.deploy.export import export_in_worker
+    from optima_core.engine.models import sharing_loaded_models
     from optima_core.evaluation.folds import evaluate_one
     from optima_core.plugins.active import using_manager
 
@@ -132,7 +133,7 @@ def _finalize_and_evaluate(
     split = tuple(job.data[s] for s in ("train", "val", "test") if s in job.data)
     target_file = evaluation_file(path)
     try:
-        with using_manager(manager):
+        with using_manager(manager), sharing_loaded_models():
             manager.hooks.finalize_model(
                 run_config=run_config,
                 dataset_split=split,

@@ -1,8 +1,14 @@
-"""Load a saved model of any backend, for evaluation or as a plain ``predict(inputs) -> outputs`` function."""
+"""Load a saved model of any backend, for evaluation or as a plain ``predict(inputs) -> outputs`` function.
+
+Inside :func:`sharing_loaded_models`, a file loaded a second time (unchanged on disk, through the same backend, with
+the same run-config, input handler, model config and data objects) is the model loaded the first time: the
+worker that trained a cross-validation model evaluates it and exports it to ONNX from one load.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +21,52 @@ if TYPE_CHECKING:
     from optima_core.plugins.manager import OptimaPluginManager
 
 SPLITS = ("train", "val", "test")
+
+_shared: dict[tuple[Any, ...], LoadedModel] | None = None
+
+
+@contextlib.contextmanager
+def sharing_loaded_models() -> Iterator[None]:
+    """Within the block, :func:`load_through_backend` returns the already loaded model for the same file and inputs.
+
+    Only for code that does not change the loaded model (evaluation, export): they all get the same object.
+    """
+    global _shared
+    previous, _shared = _shared, {}
+    try:
+        yield
+    finally:
+        _shared = previous
+
+
+def load_through_backend(
+    backend: Any,
+    path: Path,
+    run_config: Any,
+    hooks: Any,
+    input_handler: Any,
+    model_config: dict[str, Any],
+    data: dict[str, Any],
+) -> LoadedModel:
+    """``backend.load_model(...)``; within :func:`sharing_loaded_models`, the model loaded from the same file (same
+    size and modification time) with the same arguments, if there is one."""
+    if _shared is None:
+        return backend.load_model(path, run_config, hooks, input_handler, model_config, data)
+    stat = path.stat()
+    key = (
+        str(path.resolve()),
+        stat.st_mtime_ns,
+        stat.st_size,
+        id(backend),
+        id(run_config),
+        id(input_handler),
+        repr(sorted(model_config.items())),
+        tuple((name, id(part)) for name, part in data.items()),
+    )
+    loaded = _shared.get(key)
+    if loaded is None:
+        loaded = _shared[key] = backend.load_model(path, run_config, hooks, input_handler, model_config, data)
+    return loaded
 
 
 def load_model(
@@ -34,8 +86,8 @@ def load_model(
     manager = manager or active_manager("load_model")
     backend = manager.descriptor("backend", run_config.model_type).load()
     data = dict(zip(SPLITS, dataset_split, strict=False))
-    return backend.load_model(
-        Path(model_path), run_config, manager.hooks, input_handler, dict(model_config or {}), data
+    return load_through_backend(
+        backend, Path(model_path), run_config, manager.hooks, input_handler, dict(model_config or {}), data
     )
 
 

@@ -144,13 +144,14 @@ def evaluate(
     ``cpus`` is not used. Custom metrics are averaged over prediction batches when the run-config's
     ``predict_batch_size`` is positive (rounded up to whole ``batch_size`` batches).
     """
+    from optima_core.engine.models import load_through_backend
     from optima_core.plugins.active import active_manager
 
     manager = active_manager("the built-in evaluate")
     backend = manager.descriptor("backend", run_config.model_type).load()
     data = split_data(dataset_split)
     config = dict(model_config or {})
-    loaded = backend.load_model(Path(model_path), run_config, manager.hooks, input_handler, config, data)
+    loaded = load_through_backend(backend, Path(model_path), run_config, manager.hooks, input_handler, config, data)
     predictions = {
         name: np.asarray(loaded.predict_events(d), np.float64).reshape(len(d), -1) for name, d in data.items()
     }
