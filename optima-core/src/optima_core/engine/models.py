@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 SPLITS = ("train", "val", "test")
 
-_shared: dict[tuple[Any, ...], LoadedModel] | None = None
+_shared: ContextVar[dict[tuple[Any, ...], LoadedModel] | None] = ContextVar("optima_shared_models", default=None)
 
 
 @contextlib.contextmanager
@@ -31,12 +32,11 @@ def sharing_loaded_models() -> Iterator[None]:
 
     Only for code that does not change the loaded model (evaluation, export): they all get the same object.
     """
-    global _shared
-    previous, _shared = _shared, {}
+    token = _shared.set({})
     try:
         yield
     finally:
-        _shared = previous
+        _shared.reset(token)
 
 
 def load_through_backend(
@@ -50,7 +50,8 @@ def load_through_backend(
 ) -> LoadedModel:
     """``backend.load_model(...)``; within :func:`sharing_loaded_models`, the model loaded from the same file (same
     size and modification time) with the same arguments, if there is one."""
-    if _shared is None:
+    shared = _shared.get()
+    if shared is None:
         return backend.load_model(path, run_config, hooks, input_handler, model_config, data)
     stat = path.stat()
     key = (
@@ -63,9 +64,9 @@ def load_through_backend(
         repr(sorted(model_config.items())),
         tuple((name, id(part)) for name, part in data.items()),
     )
-    loaded = _shared.get(key)
+    loaded = shared.get(key)
     if loaded is None:
-        loaded = _shared[key] = backend.load_model(path, run_config, hooks, input_handler, model_config, data)
+        loaded = shared[key] = backend.load_model(path, run_config, hooks, input_handler, model_config, data)
     return loaded
 
 
