@@ -5,7 +5,8 @@ A fixed number of trials (``num_samples_main``), each trained for exactly ``max_
 early-stopping patience above the epochs, so neither can end a trial early. No input scaling (the compute floor
 builds the model with identity scalings), no input plots (they would be drawn while the trials run) and no ONNX
 export. ``benchmarks/scaling.py`` rewrites the ``^name = ...$`` lines of ``inputs_file``, ``output_path``,
-``num_samples_main``, ``max_epochs``, ``early_stopping_patience`` and ``BATCH_SIZE`` per events size.
+``num_samples_main``, ``max_epochs``, ``early_stopping_patience``, ``BATCH_SIZE`` and ``ARCHITECTURE`` per events
+size.
 
     python benchmarks/make_original_dataset.py --events 20000 --parquet /tmp/optima-scaling/events.parquet
     optima run benchmarks/configs/scaling.py     # after setting inputs_file / output_path below
@@ -49,9 +50,18 @@ export_onnx = False
 random_seed = 42
 
 BATCH_SIZE = 4096
+#: ``(layers, units)``: every trial has this network, only the learning rate is searched, so all trials cost the
+#: same; ``None``: layers and units are searched too (trials of different cost).
+ARCHITECTURE = (2, 32)
 search_space = {
     "batch_size": BATCH_SIZE,
-    "num_layers": {"type": "range", "bounds": [1, 3], "value_type": "int"},
-    "units": {"type": "range", "bounds": [16, 64], "value_type": "int", "sampling": "log"},
+    "num_layers": (
+        {"type": "range", "bounds": [1, 3], "value_type": "int"} if ARCHITECTURE is None else ARCHITECTURE[0]
+    ),
+    "units": (
+        {"type": "range", "bounds": [16, 64], "value_type": "int", "sampling": "log"}
+        if ARCHITECTURE is None
+        else ARCHITECTURE[1]
+    ),
     "learning_rate": {"type": "range", "bounds": [3e-4, 1e-2], "sampling": "log"},
 }
