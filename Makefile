@@ -7,9 +7,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
-# No byte-compiling at install time: pip would compile every module of TensorFlow, torch and Ray (about 30 s of a
-# fresh `make test`); Python compiles the few thousand a run imports on first use and caches them.
-INSTALL := $(PIP) install -q --no-compile
 CONSTRAINTS := -c constraints.txt
 PACKAGES := optima-core optima-lightning optima-keras optima-slurm optima-plots
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
@@ -29,12 +26,12 @@ $(BIN)/python:
 
 # torch first, pinned to the CPU build on disk, so no other requirement can pull a CUDA build.
 $(VENV)/.demo-installed: $(BIN)/python $(PYPROJECTS) constraints.txt
-	$(INSTALL) $(CONSTRAINTS) torch==2.13.0
-	$(INSTALL) $(CONSTRAINTS) -e ./optima-core -e ./optima-lightning -e ./optima-plots
+	$(PIP) install -q $(CONSTRAINTS) torch==2.13.0
+	$(PIP) install -q $(CONSTRAINTS) -e ./optima-core -e ./optima-lightning -e ./optima-plots
 	touch $@
 
 $(VENV)/.test-installed: $(VENV)/.demo-installed
-	$(INSTALL) $(CONSTRAINTS) -e "./optima-core[test,root,mlflow]" -e "./optima-lightning[onnx]" -e "./optima-keras[cpu,onnx]" \
+	$(PIP) install -q $(CONSTRAINTS) -e "./optima-core[test,root,mlflow]" -e "./optima-lightning[onnx]" -e "./optima-keras[cpu,onnx]" \
 		-e ./optima-slurm -e ./optima-plots
 	touch $@
 
