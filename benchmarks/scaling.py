@@ -16,8 +16,9 @@ Per events size, in order:
    ``--searched-architecture`` the layers (1-3) and units (16-64) are searched too, and trials of different cost
    started in the searcher's order cannot in general fill both slots to the end (see the packed floor below).
    The main-HPO time is the ``hpo`` phase of stage ``main_hyperopt`` in the run's ``optima_run.json``
-   (``optima_core.engine.phases``): from the Tuner's start to its last trial, Ray's start-up excluded. The run-config has no switch to skip what follows
-   (selection, cross-validation of the best trial, evaluation); those phases run but are not counted.
+   (``optima_core.engine.phases``): from the Tuner's start to its last trial, Ray's start-up excluded. The
+   run-config has no switch to skip what follows (selection, cross-validation of the best trial, evaluation); those
+   phases run but are not counted.
 3. **Compute floor**: in a fresh Python process (so that the 2M-event tensors go away with it), for every trial of
    the run's ``main_hyperopt/trials.json`` (its hyperparameters and epochs run), the same built-in
    ``optima_lightning.mlp.LitModel`` is built and its input normalisation fitted (``DefaultDataModule``, as a trial
