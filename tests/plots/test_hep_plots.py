@@ -264,16 +264,23 @@ def test_the_evaluate_wrapper_is_not_named_as_the_provider() -> None:
 
 
 def test_the_pdf_keeps_the_layout_computed_for_the_png(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """The constrained layout runs once per figure (it measured every tick label twice before) and the PDF shows the
-    same axes positions as the PNG."""
+    """The constrained layout runs once per figure (it measured every tick label twice before), the PDF is drawn once
+    (not once more without rendering, as matplotlib does before printing a figure that still has a layout engine),
+    and it shows the same axes positions as the PNG."""
     from matplotlib.figure import Figure
     from matplotlib.layout_engine import ConstrainedLayoutEngine
 
     from optima_plots.style import hep_style, new_figure, save_figure
 
     layouts: list[int] = []
+    draws: list[int] = []
     positions: list[list[tuple[float, ...]]] = []
     original_execute, original_savefig = ConstrainedLayoutEngine.execute, Figure.savefig
+    original_draw = Figure.draw
+
+    def counted_draw(self: Figure, renderer: Any) -> Any:
+        draws.append(1)
+        return original_draw(self, renderer)
 
     def counted(self: Any, figure: Any) -> Any:
         layouts.append(1)
@@ -285,6 +292,7 @@ def test_the_pdf_keeps_the_layout_computed_for_the_png(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(ConstrainedLayoutEngine, "execute", counted)
     monkeypatch.setattr(Figure, "savefig", save_and_record)
+    monkeypatch.setattr(Figure, "draw", counted_draw)
     with hep_style():
         figure, axes = new_figure(11.0, 4.5, max_width=11.0, ncols=2)
         for ax in axes:
@@ -294,5 +302,6 @@ def test_the_pdf_keeps_the_layout_computed_for_the_png(monkeypatch: pytest.Monke
     assert [path.suffix for path in written] == [".png", ".pdf"]
     assert all(path.stat().st_size > 0 for path in written)
     assert len(layouts) == 1
+    assert len(draws) == 3  # the PNG's layout pass, the PNG, the PDF
     assert len(positions) == 2 and positions[0] == positions[1]
     assert positions[0][0] != (0.125, 0.11, 0.775, 0.77)  # the constrained layout moved the axes (not the default)
