@@ -153,12 +153,16 @@ def test_ray_starts_in_a_thread_that_lives_until_the_session_ends() -> None:
 
 DRIVER = """
 import json, sys
+import optima_plots.inputs
 from optima_core.cli import cli
+drawn, draw = [], optima_plots.inputs.plot_input_distributions
+optima_plots.inputs.plot_input_distributions = lambda *args, **kwargs: drawn.append(1) or draw(*args, **kwargs)
 try:
     cli(["run", sys.argv[1], "--cpus", "2"], standalone_mode=False)
 finally:
     heavy = sorted(m for m in ("torch", "lightning", "tensorflow", "keras", "mlflow") if m in sys.modules)
     print("DRIVER-MODULES " + json.dumps(heavy))
+    print(f"INPUT-PLOTS {len(drawn)}")
 """
 
 
@@ -191,7 +195,12 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     )
     assert process.returncode == 0, process.stdout + process.stderr
     modules = next(line for line in process.stdout.splitlines() if line.startswith("DRIVER-MODULES "))
-    return {"output": folder / "out" / "main_phases", "driver_modules": json.loads(modules.split(" ", 1)[1])}
+    plots = next(line for line in process.stdout.splitlines() if line.startswith("INPUT-PLOTS "))
+    return {
+        "output": folder / "out" / "main_phases",
+        "driver_modules": json.loads(modules.split(" ", 1)[1]),
+        "input_plots_drawn": int(plots.split()[1]),
+    }
 
 
 @pytest.mark.slow
@@ -235,3 +244,4 @@ def test_the_driver_leaves_training_evaluation_and_onnx_export_to_the_workers(fi
     assert 0.5 < evaluation["average"]["test"]["roc_auc"]["value"] <= 1.0
     assert not list(models.glob("*.optima_evaluation.pkl"))
     assert list((output / "inputs").glob("*.png"))  # the input plots, drawn in the background
+    assert finished_run["input_plots_drawn"] == 1  # once, though the run loads its inputs for trials and folds

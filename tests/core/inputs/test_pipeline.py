@@ -134,3 +134,35 @@ def test_outside_a_run_the_builtin_fails_loudly_instead_of_building_a_second_man
             inputs_for_crossvalidation=False,
             disable_printing=True,
         )
+
+
+def test_a_run_that_loads_both_kinds_of_split_draws_its_input_plots_once(parquet_file: Path, tmp_path: Path) -> None:
+    """An optimization loads its inputs for the trials and per fold; both loads ask for the same input plots, which
+    were drawn twice (about half of the driver's CPU time in a short run)."""
+    from optima_core.inputs.output_writes import holding_output_writes, write_to_output
+
+    module = types.ModuleType("rc_plots")
+    exec(
+        "calls = []\ndef plot_input_data(run_config, dataset, outdir, input_vars_list):\n    calls.append(outdir)\n    return True\n",
+        module.__dict__,
+    )
+    config = run_config(inputs_file=str(parquet_file), produce_inputs_plots=True)
+    manager = create_plugin_manager(run_config_module=module, load_entry_points=False)
+    with holding_output_writes() as held, using_manager(manager):
+        write_to_output(lambda: module.calls.append("an unkeyed write"))
+        for crossvalidation in (False, True):
+            manager.hooks.get_experiment_inputs(
+                run_config=config,
+                input_handler=InputHandler(config),
+                output_dir=str(tmp_path),
+                inputs_for_crossvalidation=crossvalidation,
+                disable_printing=True,
+            )
+        write_to_output(lambda: module.calls.append("another unkeyed write"))
+    assert module.calls == []  # held until the output folder exists
+    for write in held:
+        write()
+    assert module.calls == ["an unkeyed write", tmp_path / "inputs", "another unkeyed write"]
+
+    write_to_output(lambda: module.calls.append("not held"))  # outside the block: written at once
+    assert module.calls[-1] == "not held"

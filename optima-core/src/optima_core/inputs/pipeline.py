@@ -101,7 +101,7 @@ def prepare_experiment_inputs(
             if handled is None and not disable_printing:
                 log.info("no plugin draws input plots (install optima-plots); skipped")
 
-        write_to_output(plot)
+        write_to_output(plot, key=("input plots", str(outdir)))  # the same plots for either kind of split
 
     use_test = setting(run_config, "use_testing_dataset")
     split = hooks.get_training_data(
