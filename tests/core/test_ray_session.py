@@ -1,6 +1,6 @@
 """The Ray instance of a run is not open to the network and leaves nothing behind (issue 13, defect 5).
 
-A real local instance runs a task and an actor (what a trial is); every TCP listener of this process and of every
+A real local instance runs an actor (what a trial is); every TCP listener of this process and of every
 process it started (GCS, raylet, agents, workers) must be on the loopback address.
 """
 
@@ -117,6 +117,8 @@ def test_a_local_run_listens_on_loopback_only_and_removes_its_temp_folder(monkey
     assert not folder.exists()
     # a run's own instance neither scales, streams worker logs nor serves the job/state APIs (about 270 MB)
     assert "raylet" in processes and "monitor.py" not in processes and "dashboard.py" not in processes, processes
+    # nor starts idle workers that no trial takes (actors never do; about 1.5 CPU-s each at the run's start)
+    assert "ray::IDLE" not in processes, processes
     assert "MPLCONFIGDIR" not in os.environ  # what the session set is gone with it
 
 

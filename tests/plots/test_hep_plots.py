@@ -264,9 +264,9 @@ def test_the_evaluate_wrapper_is_not_named_as_the_provider() -> None:
 
 
 def test_the_pdf_keeps_the_layout_computed_for_the_png(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """The constrained layout runs once per figure (it measured every tick label twice before), the PDF is drawn once
-    (not once more without rendering, as matplotlib does before printing a figure that still has a layout engine),
-    and it shows the same axes positions as the PNG."""
+    """The constrained layout runs once per figure (it measured every tick label twice before), each file is drawn
+    once (not once more without rendering, as matplotlib does before printing a figure that still has a layout
+    engine), and the PDF shows the same axes positions as the PNG."""
     from matplotlib.figure import Figure
     from matplotlib.layout_engine import ConstrainedLayoutEngine
 
@@ -302,6 +302,24 @@ def test_the_pdf_keeps_the_layout_computed_for_the_png(monkeypatch: pytest.Monke
     assert [path.suffix for path in written] == [".png", ".pdf"]
     assert all(path.stat().st_size > 0 for path in written)
     assert len(layouts) == 1
-    assert len(draws) == 3  # the PNG's layout pass, the PNG, the PDF
+    assert len(draws) == 2  # the PNG, the PDF: no draw only to run the layout
     assert len(positions) == 2 and positions[0] == positions[1]
     assert positions[0][0] != (0.125, 0.11, 0.775, 0.77)  # the constrained layout moved the axes (not the default)
+
+
+def test_the_png_is_the_one_savefig_draws_with_the_constrained_layout(tmp_path: Path) -> None:
+    """Running the layout engine directly instead of in ``savefig``'s extra draw changes no pixel of the PNG."""
+    from optima_plots.style import hep_style, new_figure, save_figure
+
+    def figure_with_long_labels() -> Any:
+        figure, axes = new_figure(11.0, 4.5, max_width=11.0, ncols=2)
+        for ax in axes:
+            ax.plot(np.arange(10), np.arange(10) ** 5)
+            ax.set_ylabel("a long y label, measured by the layout")
+            ax.legend(["a curve"], loc="best")
+        return figure
+
+    with hep_style():
+        figure_with_long_labels().savefig(tmp_path / "by_savefig.png", dpi=100)
+        (png, _pdf) = save_figure(figure_with_long_labels(), tmp_path / "by_save_figure")
+    assert png.read_bytes() == (tmp_path / "by_savefig.png").read_bytes()

@@ -71,25 +71,42 @@ def plot_input_data(run_config: Any, dataset: Any, outdir: Any, input_vars_list:
     InputHandler); the experiment label from ``plot_label`` and ``plot_lumi_text``.
     """
     from optima_core.builtin.input_handler import InputHandler
+    from optima_core.engine import side_process
     from optima_core.inputs.settings import setting
     from optima_core.inputs.store import as_event_data
     from optima_core.plugins.active import active_manager
-    from optima_plots.labels import label_from_run_config, using_plot_label
+    from optima_plots.labels import label_from_run_config
 
-    draw = active_manager("optima-plots' plot_input_data").descriptor("plot", "input_data").load()
+    figure = active_manager("optima-plots' plot_input_data").descriptor("plot", "input_data")
     data = as_event_data(dataset, input_vars_list, what="plot_input_data")
     variables = list(input_vars_list) if input_vars_list is not None else list(data.variables)
     handler = InputHandler(run_config)
     handler.set_vars(variables)
-    with using_plot_label(label_from_run_config(run_config)):
-        draw(
-            data,
-            outdir,
-            handler.get_vars(),
-            handler.get_nonlinear_scaling(),
-            setting(run_config, "evaluation_class_labels"),
-        )
+    arguments = (
+        data,
+        outdir,
+        handler.get_vars(),
+        handler.get_nonlinear_scaling(),
+        setting(run_config, "evaluation_class_labels"),
+    )
+    label = label_from_run_config(run_config)
+    if isinstance(figure.target, str):  # importable by name: may draw in a side process (see draw_labelled)
+        side_process.call(f"{__name__}:draw_labelled", figure, label, *arguments)
+    else:
+        draw_labelled(figure, label, *arguments)
     return True
+
+
+def draw_labelled(figure: PlotDescriptor, label: Any, *arguments: Any) -> Any:
+    """Draw ``figure`` (a registered figure) with ``arguments``, ``label`` above its plots.
+
+    ``plot_input_data`` calls it through :func:`optima_core.engine.side_process.call`: a run draws its input plots
+    in a low-priority side process, off its critical path; called anywhere else, the hook draws here.
+    """
+    from optima_plots.labels import using_plot_label
+
+    with using_plot_label(label):
+        return figure.load()(*arguments)
 
 
 @hookimpl(wrapper=True)

@@ -154,10 +154,13 @@ class RunContext:
         return write_held
 
     def start_input_plots(self, write: Callable[[], None]) -> None:
-        """Draw the input plots (``write``, from :meth:`load_inputs`) in the background, off the critical path."""
+        """Draw the input plots (``write``, from :meth:`load_inputs`) in the background, off the critical path: in
+        a thread that waits for a low-priority side process where the figures allow it
+        (:mod:`~optima_core.engine.side_process`)."""
+        from optima_core.engine.side_process import side_processes_allowed
 
         def timed() -> None:
-            with self.phases.phase("input plots"):
+            with self.phases.phase("input plots"), side_processes_allowed():
                 write()
 
         self._input_plots = BackgroundTask("input-plots", timed)
