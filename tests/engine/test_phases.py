@@ -95,7 +95,7 @@ def test_input_plots_are_drawn_in_the_background_and_their_error_is_not_lost(
 
     context = RunContext.__new__(RunContext)  # only the phases and the plots' task are used here
     context.phases = PhaseRecorder()
-    context._input_plots = None
+    context._background_figures = []
     release = threading.Event()
     drawn: list[str] = []
 
@@ -106,7 +106,7 @@ def test_input_plots_are_drawn_in_the_background_and_their_error_is_not_lost(
     context.start_input_plots(draw)
     assert drawn == []  # start_input_plots returned before the plots were drawn
     release.set()
-    context.finish_input_plots()
+    context.finish_background_figures()
     assert drawn == ["optima-input-plots"]
     assert [p["phase"] for p in context.phases.records] == ["input plots"]
 
@@ -115,9 +115,9 @@ def test_input_plots_are_drawn_in_the_background_and_their_error_is_not_lost(
 
     context.start_input_plots(fail)
     with pytest.raises(OSError, match="disk full"):
-        context.finish_input_plots()
+        context.finish_background_figures()
     context.start_input_plots(fail)
-    context.finish_input_plots(raise_error=False)  # a run that failed already: said, not raised
+    context.finish_background_figures(raise_error=False)  # a run that failed already: said, not raised
     assert "the input plots failed: disk full" in caplog.text
 
 
@@ -216,6 +216,7 @@ def test_a_run_records_where_its_time_went(finished_run: dict[str, Any]) -> None
         ("input plots", None),
         ("hpo", "main_hyperopt"),
         ("selection", "main_hyperopt"),
+        ("search plots", "main_hyperopt"),
         ("evaluation best_value", "main_hyperopt"),
         ("shut-down", None),
     }
@@ -244,5 +245,11 @@ def test_the_driver_leaves_training_evaluation_and_onnx_export_to_the_workers(fi
     assert 0.5 < evaluation["average"]["test"]["roc_auc"]["value"] <= 1.0
     assert not list(models.glob("*.optima_evaluation.pkl"))
     assert list((output / "inputs").glob("*.png"))  # the input plots, drawn in the background
-    # once, though the run loads its inputs for trials and folds, and in a low-priority side process, not the driver
-    assert finished_run["side_process_calls"] == ["optima_plots.plugin:draw_labelled"]
+    # in low-priority side processes, not the driver: the input plots once, though the run loads its inputs for
+    # trials and folds, and the search plots of the stage
+    assert finished_run["side_process_calls"] == [
+        "optima_plots.plugin:draw_labelled",
+        "optima_core.engine.side_process:call_each",
+    ]
+    assert (output / "main_hyperopt" / "metric_histories.png").is_file()
+    assert (output / "main_hyperopt" / "search_overview.pdf").is_file()

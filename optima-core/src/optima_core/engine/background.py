@@ -21,7 +21,9 @@ class BackgroundTask:
         self.error: BaseException | None = None
         self.seconds = 0.0
         self._joined = False
-        self._thread = threading.Thread(target=self._run, args=(work,), name=f"optima-{name}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(work,), name=f"optima-{name.replace(' ', '-')}", daemon=True
+        )
         self._thread.start()
 
     def _run(self, work: Callable[[], Any]) -> None:

@@ -100,7 +100,7 @@ class RunContext:
     #: How long each phase of the run took (``"phases"`` of the manifest).
     phases: PhaseRecorder = field(default_factory=PhaseRecorder)
     _inputs: dict[bool, list[dict[str, Any]]] = field(default_factory=dict)
-    _input_plots: BackgroundTask | None = None
+    _background_figures: list[BackgroundTask] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.search_space = parse_search_space(self.run_config.search_space)
@@ -154,32 +154,36 @@ class RunContext:
         return write_held
 
     def start_input_plots(self, write: Callable[[], None]) -> None:
-        """Draw the input plots (``write``, from :meth:`load_inputs`) in the background, off the critical path: in
-        a thread that waits for a low-priority side process where the figures allow it
-        (:mod:`~optima_core.engine.side_process`)."""
+        """Draw the input plots (``write``, from :meth:`load_inputs`) in the background, off the critical path."""
+        self.draw_in_background("input plots", None, write)
+
+    def draw_in_background(self, phase: str, stage: str | None, draw: Callable[[], None]) -> None:
+        """Run ``draw`` off the critical path, timed as ``phase`` (of ``stage``): in a thread, whose figures
+        importable by name are drawn by a low-priority side process (:mod:`~optima_core.engine.side_process`).
+        :meth:`finish_background_figures` waits for it."""
         from optima_core.engine.side_process import side_processes_allowed
 
         def timed() -> None:
-            with self.phases.phase("input plots"), side_processes_allowed():
-                write()
+            with self.phases.phase(phase, stage), side_processes_allowed():
+                draw()
 
-        self._input_plots = BackgroundTask("input-plots", timed)
+        what = phase if stage is None else f"{phase} [{stage}]"
+        self._background_figures.append(BackgroundTask(what, timed))
 
-    def finish_input_plots(self, *, raise_error: bool = True, timeout: float | None = None) -> None:
-        """Wait for the input plots; an error drawing them is raised here (or, for a run that failed already,
-        logged). Called before the driver draws other figures (matplotlib's style settings are global) and before
-        the run ends."""
-        if self._input_plots is None:
-            return
-        task, self._input_plots = self._input_plots, None
-        if raise_error:
-            task.join()
-            return
-        task.join_quietly(timeout)
-        if not task.done():
-            logging.getLogger(__name__).warning("the input plots were not finished when the run stopped")
-        elif task.error is not None:
-            logging.getLogger(__name__).warning("the input plots failed: %s", task.error)
+    def finish_background_figures(self, *, raise_error: bool = True, timeout: float | None = None) -> None:
+        """Wait for the figures drawn in the background; an error drawing them is raised here (or, for a run that
+        failed already, logged). Called before the driver draws figures itself (matplotlib's style settings are
+        global) and before the run ends."""
+        tasks, self._background_figures = self._background_figures, []
+        for task in tasks:
+            if raise_error:
+                task.join()
+                continue
+            task.join_quietly(timeout)
+            if not task.done():
+                logging.getLogger(__name__).warning("the %s were not finished when the run stopped", task.name)
+            elif task.error is not None:
+                logging.getLogger(__name__).warning("the %s failed: %s", task.name, task.error)
 
     def fold_seeds(self, folds: int, *, reuse: bool = False, fixed: bool = False) -> list[int]:
         """Per-fold seeds: the run's seed for all (reuse), one new seed for all (fixed), or one new seed each."""

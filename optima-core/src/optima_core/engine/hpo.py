@@ -179,8 +179,7 @@ def select_and_crossvalidate(
     optimizer = "Optuna" if (folder / STUDY_FILE).exists() else "Population Based Training"
     write_selection(result, monitor, objective_note(monitor, bool(run_config.optimize_on_best_value), optimizer))
     record_trials(folder, name, results, found, monitor, mode, [result.best_value, result.best_fit])
-    context.finish_input_plots()
-    plot_search_overview(context, found, folder)
+    plot_search_overview(context, found, folder, name)
     selection_done()
     plans: dict[str, FoldPlan] = {}
     for selection in (result.best_value, result.best_fit):
@@ -217,20 +216,48 @@ def every_trial_failed_error(name: str, results: Any, tune_folder: Path) -> Opti
     )
 
 
-def plot_search_overview(context: RunContext, found: list[TrialHistory], folder: Path) -> None:
-    """Metric histories of all trials and a parallel-coordinates view of the search (if optima-plots is there)."""
+def plot_search_overview(context: RunContext, found: list[TrialHistory], folder: Path, stage: str) -> None:
+    """Metric histories of all trials and a parallel-coordinates view of the search (if optima-plots is there).
+
+    Nothing waits for these figures, so they are drawn in the background (phase ``search plots``) when they can be
+    drawn by a side process (figures registered by name); otherwise here, after the figures drawn in the background
+    (matplotlib's style settings are global).
+    """
+    from optima_core.engine import side_process
+
+    figures = search_figures(context, found, folder)
+    if not figures:
+        return
+    if all(isinstance(target, str) for target, _, _ in figures):
+        context.draw_in_background(
+            "search plots", stage, lambda: side_process.call(f"{side_process.__name__}:call_each", figures)
+        )
+    else:
+        context.finish_background_figures()
+        side_process.call_each(figures)
+
+
+def search_figures(
+    context: RunContext, found: list[TrialHistory], folder: Path
+) -> list[tuple[Any, tuple[Any, ...], dict[str, Any]]]:
+    """The search's figures to draw: ``(figure, args, kwargs)``, the figure as registered."""
     import pandas as pd
 
     run_config = context.run_config
     plots = context.manager.plots()
     monitor, mode = run_config.monitor_name, run_config.monitor_op
+    figures: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] = []
     if "metric_histories" in plots and found:
-        plots["metric_histories"].load()(
-            [(t.trial_id, t.frame) for t in found], monitor, folder / "metric_histories", mode=mode
+        histories = [(t.trial_id, t.frame) for t in found]
+        figures.append(
+            (plots["metric_histories"].target, (histories, monitor, folder / "metric_histories"), {"mode": mode})
         )
     if "search_overview" in plots and found:
-        rows = search_overview_rows(found, monitor, mode)  # the value selection ranks, named so (trial_records)
-        plots["search_overview"].load()(pd.DataFrame(rows), value_column(monitor), mode, folder / "search_overview")
+        rows = pd.DataFrame(search_overview_rows(found, monitor, mode))  # the value selection ranks, named so
+        figures.append(
+            (plots["search_overview"].target, (rows, value_column(monitor), mode, folder / "search_overview"), {})
+        )
+    return figures
 
 
 def write_selection(result: StageResult, monitor: str, note: str | None = None) -> None:

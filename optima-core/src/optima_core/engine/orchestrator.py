@@ -70,9 +70,10 @@ def run(
         return _run_stages(run_config, manager, plan, options)
 
 
-def finish_input_plots_quietly(context: RunContext) -> None:
-    """Wait for the input plots of a run that ended (not long, if a stop signal ended it); never raise."""
-    context.finish_input_plots(raise_error=False, timeout=STOPPING_WAIT_S if stop_requested() else None)
+def finish_background_figures_quietly(context: RunContext) -> None:
+    """Wait for the figures a run that ended draws in the background (not long, if a stop signal ended it); never
+    raise."""
+    context.finish_background_figures(raise_error=False, timeout=STOPPING_WAIT_S if stop_requested() else None)
 
 
 def _run_stages(
@@ -102,7 +103,7 @@ def _run_stages(
         folder.enter_context(holding_output_folder(output))
         folder.callback(write_report_quietly, output)  # the report also of a failed or interrupted run
         folder.callback(phases.detach)
-        folder.callback(finish_input_plots_quietly, context)  # a failed run still waits for them
+        folder.callback(finish_background_figures_quietly, context)  # a failed run still waits for them
         log_to_file(output)
         phases.attach(output)
         say(f"Output folder: {output}")
@@ -115,6 +116,6 @@ def _run_stages(
             results.append(stage.run(context, results[-1] if results else None))
             write_report_quietly(output)
             release_unused_memory()  # what a stage's results and Tune's bookkeeping freed, before the next trials
-        context.finish_input_plots()
+        context.finish_background_figures()
         shut_down.start()
     return results

@@ -88,6 +88,12 @@ def call_in_side_process(reference: str, *args: Any, **kwargs: Any) -> Any:
     raise SideProcessError(f"{reference} failed in its side process:\n{text}")
 
 
+def call_each(calls: list[tuple[Any, tuple[Any, ...], dict[str, Any]]]) -> None:
+    """Several calls ``(reference, args, kwargs)`` in turn (one side process for several figures)."""
+    for reference, args, kwargs in calls:
+        (_load(reference) if isinstance(reference, str) else reference)(*args, **kwargs)
+
+
 def _load(reference: str) -> Any:
     module, _, name = reference.partition(":")
     return getattr(importlib.import_module(module), name)
