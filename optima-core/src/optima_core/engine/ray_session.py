@@ -137,17 +137,22 @@ def private_run_folder() -> Iterator[Path]:
 
 @contextmanager
 def ray_session(plan: ResourcePlan, address: str | None = None) -> Iterator[Any]:
-    """A Ray connection for the duration of a run: a new local instance sized by ``plan``, or ``address``."""
-    import ray
+    """A Ray connection for the duration of a run: a new local instance sized by ``plan``, or ``address``.
 
-    if ray.is_initialized():
-        yield ray
+    The run's environment is set before Ray is imported (about a second, in the background while the inputs load):
+    the side process of the input plots, started as soon as the inputs are loaded, needs ``MPLCONFIGDIR``.
+    """
+    loaded = sys.modules.get("ray")
+    if loaded is not None and loaded.is_initialized():
+        yield loaded
         return
     with private_run_folder() as folder:
         extra = {"MPLCONFIGDIR": str(folder / "mpl")}
         if not address:
             extra["RAY_AUTH_MODE"] = LOCAL_AUTH_MODE
         with _environment(extra) as env_vars:
+            import ray
+
             try:
                 if address:
                     connect(address)
