@@ -253,3 +253,17 @@ def test_the_driver_leaves_training_evaluation_and_onnx_export_to_the_workers(fi
     ]
     assert (output / "main_hyperopt" / "metric_histories.png").is_file()
     assert (output / "main_hyperopt" / "search_overview.pdf").is_file()
+
+
+def test_the_modules_imported_while_ray_starts_are_the_stages_and_no_framework() -> None:
+    """What the run's main thread imports while it waits for Ray: Ray Tune and Optuna, never torch or TensorFlow."""
+    code = (
+        "import json, sys\n"
+        "from optima_core.engine.driver_imports import STAGE_MODULES, import_stage_modules\n"
+        "import_stage_modules()\n"
+        "print(json.dumps({'missing': [m for m in STAGE_MODULES if m not in sys.modules],"
+        " 'frameworks': sorted(m for m in ('torch', 'tensorflow', 'keras', 'lightning') if m in sys.modules)}))\n"
+    )
+    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    found = json.loads(process.stdout.strip().splitlines()[-1])
+    assert found == {"missing": [], "frameworks": []}

@@ -1,16 +1,40 @@
-"""Keep torch out of the driver: Ray Tune's TensorBoard logger would import it for nothing.
+"""What the driver imports, and when: torch never for Ray Tune's logger; Ray Tune and Optuna while Ray starts.
+
+Keep torch out of the driver: Ray Tune's TensorBoard logger would import it for nothing.
 
 Every Tune experiment logs to TensorBoard through ``tensorboardX``, whose ``writer`` module imports torch when it is
 installed, only to accept torch tensors as values. Tune reports plain numbers, so the driver has no use for torch:
 importing it costs seconds and hundreds of MiB in the driver while the models train in the Ray workers.
 :func:`import_tensorboardx_without_torch` imports ``tensorboardX`` once with torch hidden, so the event files are
 still written, and torch is imported by whatever needs it later (an ONNX export, a user's hook) as usual.
+
+Ray starts in the background while the inputs load, and the run's main thread then waits for it (1-2 s on 2
+cores); :func:`import_stage_modules` imports in that wait what every stage's driver imports first (Ray Tune, its
+schedulers and Optuna searcher, Optuna), which otherwise delayed the first trials by as long.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+
+#: What the stages import in the driver before their first trials; none of them imports a framework.
+STAGE_MODULES = (
+    "ray.tune",
+    "ray.tune.schedulers",
+    "ray.tune.search.optuna",
+    "optuna",
+    "optima_core.engine.optuna_searcher",
+)
+
+
+def import_stage_modules() -> None:
+    """Import :data:`STAGE_MODULES` (one that cannot be imported is left to the stage that needs it to report)."""
+    for name in STAGE_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue
 
 
 def import_tensorboardx_without_torch() -> None:

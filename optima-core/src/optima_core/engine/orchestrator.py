@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from optima_core.clusters.local import ResourcePlan
 from optima_core.config.loader import RunConfig
 from optima_core.engine.context import RunContext, inputs_need_ray, new_input_handler
-from optima_core.engine.driver_imports import import_tensorboardx_without_torch
+from optima_core.engine.driver_imports import import_stage_modules, import_tensorboardx_without_torch
 from optima_core.engine.fixed import FixedStage
 from optima_core.engine.hpo import MAIN_HPO_NAME, HpoStage
 from optima_core.engine.interruption import (
@@ -109,6 +109,7 @@ def _run_stages(
         say(f"Output folder: {output}")
         import_tensorboardx_without_torch()  # before the input plots' thread starts
         context.start_input_plots(write_input_plots)
+        import_stage_modules()  # while Ray starts: the main thread would only wait for it
         with phases.phase("ray start-up"):
             ray_ready()
         for stage in stages_for(run_config):
