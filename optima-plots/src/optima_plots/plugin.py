@@ -11,7 +11,7 @@ from collections.abc import Generator
 from typing import Any
 
 from optima_core.hookspecs import hookimpl
-from optima_core.plugins.descriptors import PlotDescriptor
+from optima_core.plugins.descriptors import Descriptor, PlotDescriptor
 
 
 @hookimpl
@@ -97,7 +97,7 @@ def plot_input_data(run_config: Any, dataset: Any, outdir: Any, input_vars_list:
     return True
 
 
-def draw_labelled(figure: PlotDescriptor, label: Any, *arguments: Any) -> Any:
+def draw_labelled(figure: Descriptor, label: Any, *arguments: Any) -> Any:
     """Draw ``figure`` (a registered figure) with ``arguments``, ``label`` above its plots.
 
     ``plot_input_data`` calls it through :func:`optima_core.engine.side_process.call`: a run draws its input plots
