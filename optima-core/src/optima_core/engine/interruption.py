@@ -61,9 +61,8 @@ class _State:
 _state = _State()
 
 
-#: After a stop signal the run waits at most this long for work that is not needed to resume (figures drawn in the
-#: background): a
-#: batch system kills a job soon after its SIGTERM (SLURM's KillWait, often 30 s).
+#: After a stop signal the run waits at most this long for work that is not needed to resume (the figures drawn in
+#: the background): a batch system kills a job soon after its SIGTERM (SLURM's KillWait, often 30 s).
 STOPPING_WAIT_S = 2.0
 
 

@@ -1,9 +1,9 @@
 """Run a function in a fresh Python process at the lowest CPU priority, and wait for its result.
 
-For a run's work that is off its critical path and must not take CPU time from the trials: the input plots. In a
-thread of the driver they held the interpreter lock that the driver's own start-up needed (the Tuner started 2-3 s
-later) and took a full share of the CPU from the trials. In a side process at ``nice`` 19 they use the cores the
-run leaves idle, and the driver waits for nothing.
+For a run's work that is off its critical path and must not take CPU time from the trials: the input plots and
+the search plots. In a thread of the driver the input plots held the interpreter lock that the driver's own
+start-up needed (the Tuner started 2-3 s later) and took a full share of the CPU from the trials. In a side process
+at ``nice`` 19 they use the cores the run leaves idle, and the driver waits for nothing.
 
 :func:`call` runs ``module:function`` there only inside :func:`side_processes_allowed` (the engine sets it around
 work it already runs in the background); anywhere else, and for a function that is not importable by name, it runs
