@@ -51,7 +51,7 @@ def call(reference: Any, *args: Any, **kwargs: Any) -> Any:
     is a ``"module:function"`` string, else in this process. Returns its result; raises its error."""
     if isinstance(reference, str) and _allowed.get():
         return call_in_side_process(reference, *args, **kwargs)
-    return (_load(reference) if isinstance(reference, str) else reference)(*args, **kwargs)
+    return _load(reference)(*args, **kwargs)
 
 
 def call_in_side_process(reference: str, *args: Any, **kwargs: Any) -> Any:
@@ -91,10 +91,13 @@ def call_in_side_process(reference: str, *args: Any, **kwargs: Any) -> Any:
 def call_each(calls: list[tuple[Any, tuple[Any, ...], dict[str, Any]]]) -> None:
     """Several calls ``(reference, args, kwargs)`` in turn (one side process for several figures)."""
     for reference, args, kwargs in calls:
-        (_load(reference) if isinstance(reference, str) else reference)(*args, **kwargs)
+        _load(reference)(*args, **kwargs)
 
 
-def _load(reference: str) -> Any:
+def _load(reference: Any) -> Any:
+    """The function a ``"module:function"`` string names; anything else is the callable itself."""
+    if not isinstance(reference, str):
+        return reference
     module, _, name = reference.partition(":")
     return getattr(importlib.import_module(module), name)
 
