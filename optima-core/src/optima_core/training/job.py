@@ -74,14 +74,22 @@ def _load(
 ) -> tuple[RunConfig, Any]:
     from optima_core.config.loader import load_run_config
     from optima_core.plugins.manager import create_plugin_manager
+    from optima_core.training.worker_setup import collections_paused, freeze_once, import_backend_framework
 
-    run_config = load_run_config(config_path, defaults_path, text=config_text, defaults_text=defaults_text)
-    manager = create_plugin_manager(run_config_module=run_config.module)
+    with collections_paused():
+        run_config = load_run_config(config_path, defaults_path, text=config_text, defaults_text=defaults_text)
+        manager = create_plugin_manager(run_config_module=run_config.module)
+        import_backend_framework(manager, run_config.model_type)
+    freeze_once()
     return run_config, manager
 
 
 def load_reference(reference: RunReference) -> tuple[RunConfig, Any]:
-    """The run-config (with the driver's values applied) and plugin manager of ``reference``; cached per process."""
+    """The run-config (with the driver's values applied) and plugin manager of ``reference``; cached per process.
+
+    The first load in a process also imports the backend's framework and keeps the objects of these imports out of
+    later garbage collections (:mod:`optima_core.training.worker_setup`).
+    """
     run_config, manager = _load(
         reference.config_path, reference.config_text, reference.defaults_path, reference.defaults_text
     )
