@@ -267,3 +267,24 @@ def test_the_modules_imported_while_ray_starts_are_the_stages_and_no_framework()
     process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     found = json.loads(process.stdout.strip().splitlines()[-1])
     assert found == {"missing": [], "frameworks": []}
+
+
+def test_opening_the_study_and_the_best_fit_import_nothing_after_the_wait_for_ray(tmp_path: Path) -> None:
+    """Optuna's study storage (at the start of the optimization) and the curve fit of best-fit selection (between
+    the optimization and the cross-validation) find their modules imported while Ray started."""
+    code = (
+        "import json, sys\n"
+        "from optima_core.engine.driver_imports import import_stage_modules\n"
+        "import_stage_modules()\n"
+        "before = set(sys.modules)\n"
+        "import numpy as np, optuna, pandas as pd\n"
+        "from optima_core.builtin.fit import fit_history\n"
+        f"optuna.storages.RDBStorage('sqlite:///{tmp_path / 'study.db'}')\n"
+        "epochs = np.arange(1.0, 16.0)\n"
+        "frame = pd.DataFrame({'training_iteration': epochs, 'loss': 1 / epochs + 0.01 * epochs})\n"
+        "assert fit_history(frame, 'loss') is not None\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in set(sys.modules) - before})))\n"
+    )
+    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    imported = json.loads(process.stdout.strip().splitlines()[-1])
+    assert not {"scipy", "sqlalchemy", "alembic"} & set(imported), imported
