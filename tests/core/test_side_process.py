@@ -30,6 +30,14 @@ def test_inside_the_block_a_named_function_runs_in_a_side_process_at_the_lowest_
     assert call("os:getpid") == os.getpid()  # the block is over
 
 
+def test_the_side_process_keeps_its_imports_out_of_the_garbage_collections() -> None:
+    """The function's module is imported with collections paused and then frozen: the figures' collections scan
+    only what the drawing makes, not matplotlib's modules."""
+    with side_processes_allowed():
+        assert call("gc:get_freeze_count") > 10_000
+        assert call("gc:isenabled") is True
+
+
 def test_the_block_holds_for_its_thread_only() -> None:
     seen: list[int] = []
     with side_processes_allowed():

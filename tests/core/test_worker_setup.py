@@ -64,7 +64,7 @@ def test_an_unknown_backend_is_left_to_the_trial_that_reports_it(tmp_path: Path)
 def test_collections_paused_restores_the_collector_state() -> None:
     import gc
 
-    from optima_core.training.worker_setup import collections_paused
+    from optima_core.inputs.memory import collections_paused
 
     assert gc.isenabled()
     with collections_paused():

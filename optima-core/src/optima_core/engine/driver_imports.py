@@ -43,7 +43,7 @@ def import_stage_modules() -> None:
     """Import :data:`STAGE_MODULES` (one that cannot be imported is left to the stage that needs it to report),
     without garbage collections meanwhile (imports make no garbage, and each full collection would scan every
     object imported so far)."""
-    from optima_core.training.worker_setup import collections_paused
+    from optima_core.inputs.memory import collections_paused
 
     with collections_paused():
         for name in STAGE_MODULES:

@@ -9,11 +9,14 @@ at ``nice`` 19 they use the cores the run leaves idle, and the driver waits for 
 work it already runs in the background); anywhere else, and for a function that is not importable by name, it runs
 here, as a plain call. The arguments go to the process pickled on its standard input; its result, or its error with
 the traceback, comes back pickled on its standard output (what the function prints goes to standard error). The
-side process ignores Ctrl-C (the driver decides what a stop means) and is killed when the driver dies.
+side process ignores Ctrl-C (the driver decides what a stop means) and is killed when the driver dies. It imports
+the function's modules with garbage collection paused and then freezes them (``gc.freeze``), so the collections
+while it draws scan only the figures' objects.
 """
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import pickle
@@ -25,6 +28,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
+
+from optima_core.inputs.memory import collections_paused
 
 #: The niceness of a side process: it gets a core only when no trial wants it.
 NICENESS = 19
@@ -125,8 +130,11 @@ def _serve() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.nice(NICENESS)
     try:
-        reference, args, kwargs = pickle.load(sys.stdin.buffer)
-        result: tuple[str, Any, str] = ("ok", _load(reference)(*args, **kwargs), "")
+        with collections_paused():  # the imports (matplotlib, pandas) make no garbage worth a full collection
+            reference, args, kwargs = pickle.load(sys.stdin.buffer)
+            function = _load(reference)
+        gc.freeze()  # and the figures' collections need not scan the imported modules
+        result: tuple[str, Any, str] = ("ok", function(*args, **kwargs), "")
         data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
     except BaseException as error:  # noqa: BLE001 - every failure goes back to the driver
         text = traceback.format_exc()

@@ -16,25 +16,15 @@ would stay, for the life of the worker, not per trial.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import importlib
-from collections.abc import Iterator
 from typing import Any
 
+from optima_core.inputs.memory import collections_paused
+
+__all__ = ["collections_paused", "freeze_once", "import_backend_framework"]
+
 _frozen = False
-
-
-@contextlib.contextmanager
-def collections_paused() -> Iterator[None]:
-    """No automatic garbage collection within the block (the collector's previous state is restored after it)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def import_backend_framework(manager: Any, model_type: str) -> None:
