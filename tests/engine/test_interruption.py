@@ -6,9 +6,11 @@ Each run is a real ``optima`` process (signals need one) on the tiny data of ``e
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -79,8 +81,24 @@ class Run:
 
 
 def reported(folder: Path) -> bool:
-    """Whether a trial below ``folder`` has reported an epoch (its ``result.json`` holds a line)."""
+    """Whether a trial below ``folder`` has reported an epoch (its ``result.json`` holds a line).
+
+    Tune copies a trial's ``result.json`` into the stage's folder at its checkpoints and at its end; a short trial
+    may show nothing before it ends. The HPO tells its study every epoch: see :func:`hpo_reported`.
+    """
     return any(path.stat().st_size > 0 for path in folder.glob("**/result.json"))
+
+
+def hpo_reported(stage: Path) -> bool:
+    """Whether the driver has told the stage's Optuna study an epoch of a trial (written to its database at once)."""
+    database = stage / "optuna_study.db"
+    if not database.is_file():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1)) as connection:
+            return bool(connection.execute("SELECT COUNT(*) FROM trial_intermediate_values").fetchone()[0])
+    except sqlite3.Error:  # created but without its tables yet, or locked by the writer
+        return False
 
 
 def assert_stopped(run: Run, status: int, signal_name: str, exit_code: int) -> None:
@@ -115,7 +133,7 @@ def test_ctrl_c_in_the_hpo_and_in_the_crossvalidation_stops_and_resume_finishes_
 
     # Ctrl-C during the HPO: no selection, no cross-validation
     run = Run(config, "hpo")
-    run.wait_for(lambda: reported(stage / "tune"), "a trial result")
+    run.wait_for(lambda: hpo_reported(stage), "a trial result")
     assert_stopped(run, run.stop(signal.SIGINT), "SIGINT", 130)
     assert not (stage / "selection.json").exists(), run.output
     assert not crossvalidation.exists(), run.output
@@ -143,6 +161,6 @@ def test_sigterm_stops_the_run_with_exit_143_and_the_message(
     config = write_config(lightning.name, **SETTINGS)
     stage = tmp_path / "out" / "main_e2e" / "main_hyperopt"
     run = Run(config, "hpo")
-    run.wait_for(lambda: reported(stage / "tune"), "a trial result")
+    run.wait_for(lambda: hpo_reported(stage), "a trial result")
     assert_stopped(run, run.stop(signal.SIGTERM), "SIGTERM", 143)
     assert not (stage / "selection.json").exists(), run.output
