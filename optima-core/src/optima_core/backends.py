@@ -35,10 +35,6 @@ class TrainingBackend(ABC):
     weights_metrics_natively: ClassVar[bool] = False
     #: File suffix of exported models ('.keras', '.ckpt').
     model_suffix: ClassVar[str] = ""
-    #: Modules the backend trains with (``("keras",)``). A worker imports them once, before its first trial, with
-    #: garbage collection paused, and keeps their objects out of later collections
-    #: (:mod:`optima_core.training.worker_setup`). Empty: the backend imports what it needs when it needs it.
-    framework_modules: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, job: TrainingJob) -> None:
         self.job = job

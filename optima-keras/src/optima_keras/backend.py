@@ -44,7 +44,6 @@ class KerasBackend(TrainingBackend):
     name = "Keras"
     weights_metrics_natively = True
     model_suffix = ".keras"
-    framework_modules = ("keras",)
 
     def __init__(self, job: Any) -> None:
         super().__init__(job)

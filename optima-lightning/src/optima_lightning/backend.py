@@ -85,7 +85,6 @@ class LightningBackend(TrainingBackend):
     name = "Lightning"
     weights_metrics_natively = False
     model_suffix = ".ckpt"
-    framework_modules = ("torch", "lightning.pytorch")
 
     def __init__(self, job: Any) -> None:
         super().__init__(job)

@@ -164,7 +164,8 @@ class Hyperparameter:
 class BackendDescriptor(Descriptor):
     """A training backend, selected by the run-config's ``model_type``, and the facts the core needs about it.
 
-    * ``requires``: import names of the frameworks it needs; ``optima check`` reports their installed versions.
+    * ``requires``: import names of the frameworks it needs; ``optima check`` reports their installed versions, and a
+      trial worker imports them before its first trial (:mod:`optima_core.training.worker_setup`).
     * ``install_hint``: how to install the frameworks when one is missing (shown by ``optima check``).
     * ``required_hooks``: hooks that some plugin or the run-config must implement for the backend to train.
     * ``model_hooks``: run-config hooks that replace the built-in model. When the run-config defines any of them,

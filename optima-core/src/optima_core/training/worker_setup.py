@@ -7,9 +7,9 @@ release of memory after a fold's training, matplotlib's figures in the evaluatio
 0.2 s each.
 
 A worker therefore loads the run-config (which may import the framework itself, for its ``LitModel``), the plugins
-and the framework of the run's backend (:attr:`~optima_core.backends.TrainingBackend.framework_modules`) with
-collections paused, and then moves every object that exists to Python's permanent generation (``gc.freeze``), once
-per process. Those objects live as long as the worker anyway; later collections look only at what trials create.
+and the frameworks of the run's backend (its descriptor's ``requires``: ``keras`` and ``tensorflow``; ``lightning``,
+``torch`` and ``torchmetrics``) with collections paused, and then moves every object that exists to Python's
+permanent generation (``gc.freeze``), once per process. Those objects live as long as the worker anyway; later collections look only at what trials create.
 Reference counting still frees frozen objects; only a reference cycle among objects created before the freeze
 would stay, for the life of the worker, not per trial.
 """
@@ -28,15 +28,15 @@ _frozen = False
 
 
 def import_backend_framework(manager: Any, model_type: str) -> None:
-    """Import the modules the backend of ``model_type`` trains with (nothing for an unknown backend: its trial's
-    build raises the error that lists the known ones)."""
+    """Import the frameworks the backend of ``model_type`` declares in its descriptor's ``requires`` (nothing for an
+    unknown backend: its trial's build raises the error that lists the known ones)."""
     from optima_core.errors import PluginError
 
     try:
-        backend = manager.descriptor("backend", model_type).load()
+        descriptor = manager.descriptor("backend", model_type)
     except PluginError:
         return
-    for module in getattr(backend, "framework_modules", ()):
+    for module in descriptor.requires:
         importlib.import_module(module)
 
 
