@@ -73,8 +73,9 @@ def _load(
     config_path: str, config_text: str, defaults_path: str | None, defaults_text: str | None
 ) -> tuple[RunConfig, Any]:
     from optima_core.config.loader import load_run_config
+    from optima_core.inputs.memory import collections_paused
     from optima_core.plugins.manager import create_plugin_manager
-    from optima_core.training.worker_setup import collections_paused, freeze_once, import_backend_framework
+    from optima_core.training.worker_setup import freeze_once, import_backend_framework
 
     with collections_paused():
         run_config = load_run_config(config_path, defaults_path, text=config_text, defaults_text=defaults_text)

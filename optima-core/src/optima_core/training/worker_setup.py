@@ -8,10 +8,11 @@ release of memory after a fold's training, matplotlib's figures in the evaluatio
 
 A worker therefore loads the run-config (which may import the framework itself, for its ``LitModel``), the plugins
 and the frameworks of the run's backend (its descriptor's ``requires``: ``keras`` and ``tensorflow``; ``lightning``,
-``torch`` and ``torchmetrics``) with collections paused, and then moves every object that exists to Python's
-permanent generation (``gc.freeze``), once per process. Those objects live as long as the worker anyway; later collections look only at what trials create.
-Reference counting still frees frozen objects; only a reference cycle among objects created before the freeze
-would stay, for the life of the worker, not per trial.
+``torch`` and ``torchmetrics``) with collections paused (:func:`optima_core.inputs.memory.collections_paused`), and
+then moves every object that exists to Python's permanent generation (``gc.freeze``), once per process. Those
+objects live as long as the worker anyway; later collections look only at what trials create. Reference counting
+still frees frozen objects; only a reference cycle among objects created before the freeze would stay, for the life
+of the worker, not per trial.
 """
 
 from __future__ import annotations
@@ -19,10 +20,6 @@ from __future__ import annotations
 import gc
 import importlib
 from typing import Any
-
-from optima_core.inputs.memory import collections_paused
-
-__all__ = ["collections_paused", "freeze_once", "import_backend_framework"]
 
 _frozen = False
 
