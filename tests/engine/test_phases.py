@@ -255,6 +255,12 @@ def test_the_driver_leaves_training_evaluation_and_onnx_export_to_the_workers(fi
     assert (output / "main_hyperopt" / "search_overview.pdf").is_file()
 
 
+def _json_printed_by(code: str) -> Any:
+    """The JSON value on the last line ``code`` prints, run in a fresh interpreter (its imports are its own)."""
+    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    return json.loads(process.stdout.strip().splitlines()[-1])
+
+
 def test_the_modules_imported_while_ray_starts_are_the_stages_and_no_framework() -> None:
     """What the run's main thread imports while it waits for Ray: Ray Tune and Optuna, never torch or TensorFlow."""
     code = (
@@ -264,9 +270,7 @@ def test_the_modules_imported_while_ray_starts_are_the_stages_and_no_framework()
         "print(json.dumps({'missing': [m for m in STAGE_MODULES if m not in sys.modules],"
         " 'frameworks': sorted(m for m in ('torch', 'tensorflow', 'keras', 'lightning') if m in sys.modules)}))\n"
     )
-    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    found = json.loads(process.stdout.strip().splitlines()[-1])
-    assert found == {"missing": [], "frameworks": []}
+    assert _json_printed_by(code) == {"missing": [], "frameworks": []}
 
 
 def test_opening_the_study_and_the_best_fit_import_nothing_after_the_wait_for_ray(tmp_path: Path) -> None:
@@ -285,6 +289,5 @@ def test_opening_the_study_and_the_best_fit_import_nothing_after_the_wait_for_ra
         "assert fit_history(frame, 'loss') is not None\n"
         "print(json.dumps(sorted({m.split('.')[0] for m in set(sys.modules) - before})))\n"
     )
-    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    imported = json.loads(process.stdout.strip().splitlines()[-1])
+    imported = _json_printed_by(code)
     assert not {"scipy", "sqlalchemy", "alembic"} & set(imported), imported
