@@ -3,6 +3,7 @@
 The original's built-in ``get_inputs`` reads a pickled pandas DataFrame with two top-level column groups:
 ``features`` (the input variables, ``Weight`` and ``EventNumber``) and ``targets`` (here one binary column,
 ``target``: 1 for signal). The Parquet file holds the same columns flat (``target`` last), as OPTIMA reads them.
+The ``.npz`` file holds plain arrays (for ``common_sample_auc.py``, in either tool's venv).
 
 14 variables: 10 that separate signal from background (shifted means, different widths, a ratio, a count) and 4 of
 pure noise (the same distribution for both classes). Columns are float32 (the original's Keras evaluation crashed on
@@ -11,7 +12,7 @@ float64 weights); about 1 % of the background weights are negative, as in a NLO 
 Run it with the Python whose numpy reads the pickle: a pickle written by numpy 2 does not load under numpy 1 (the
 original's venv), while numpy 2 reads numpy 1's. Works with numpy 1 and 2, pandas 1 to 3.
 
-    python benchmarks/make_original_dataset.py --events 20000 --pickle data.pkl [--parquet data.parquet]
+    python benchmarks/make_original_dataset.py --events 20000 --pickle data.pkl [--parquet data.parquet] [--npz x.npz]
 """
 
 from __future__ import annotations
@@ -81,9 +82,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--pickle", type=Path, help="where to write the original-layout pickle")
     parser.add_argument("--parquet", type=Path, help="where to write the same events as flat Parquet columns")
+    parser.add_argument(
+        "--npz", type=Path, help="where to write the events as arrays Input (variables in order), target, Weight"
+    )
     args = parser.parse_args()
-    if args.pickle is None and args.parquet is None:
-        parser.error("give --pickle and/or --parquet")
+    if args.pickle is None and args.parquet is None and args.npz is None:
+        parser.error("give --pickle, --parquet and/or --npz")
     frame = make_frame(args.events, args.seed)
     if args.pickle is not None:
         args.pickle.parent.mkdir(parents=True, exist_ok=True)
@@ -93,6 +97,15 @@ def main() -> None:
         args.parquet.parent.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(args.parquet, index=False)
         print(f"wrote {args.parquet} ({args.events} events, flat columns)")
+    if args.npz is not None:
+        args.npz.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(
+            args.npz,
+            Input=frame[VARIABLES].to_numpy(np.float32),
+            target=frame["target"].to_numpy(np.float32),
+            Weight=frame["Weight"].to_numpy(np.float64),
+        )
+        print(f"wrote {args.npz} ({args.events} events, arrays)")
 
 
 if __name__ == "__main__":
