@@ -18,6 +18,7 @@ tf = pytest.importorskip("tensorflow")
 
 from optima_core.builtin.input_handler import InputHandler  # noqa: E402
 from optima_core.plugins.manager import create_plugin_manager  # noqa: E402
+from optima_keras.backend import build_optimizer  # noqa: E402
 from optima_keras.compile import compile_model  # noqa: E402
 from optima_keras.data import build_tensorflow_dataset, to_tensorflow_dataset  # noqa: E402
 from optima_keras.evaluation import get_loss, get_native_metric_values  # noqa: E402
@@ -330,6 +331,61 @@ def test_recompile_keeps_optimizer_state(handler, binary):
     assert int(model.optimizer.iterations.numpy()) == 2 * steps
     compile_model(model, SMALL, [], [], handler, data, True)  # a first compile starts afresh
     assert model.optimizer is not optimizer and int(model.optimizer.iterations.numpy()) == 0
+
+
+def _counting_train_steps(model) -> list[int]:
+    """Count how often ``fit`` traces the model's training step (Keras calls ``self.train_step`` while tracing)."""
+    traces: list[int] = []
+    original = model.train_step
+
+    def counted(data):
+        traces.append(1)
+        return original(data)
+
+    model.train_step = counted
+    return traces
+
+
+def test_an_optimizer_built_before_fit_traces_the_training_step_once(handler, binary):
+    """TensorFlow traces a function twice when its first call creates variables (Keras' lazily made optimizer slots):
+    ``build_optimizer``, called by ``KerasBackend.fit``, makes them first, and saves that second trace per model."""
+    lazy, data = new_model(SMALL, handler, binary)
+    lazy_traces = _counting_train_steps(lazy)
+    lazy.fit(data, epochs=1, verbose=0)
+    assert len(lazy_traces) == 2  # without it (the reason it exists)
+    built, data = new_model(SMALL, handler, binary)
+    build_optimizer(built)
+    assert built.optimizer.built
+    traces = _counting_train_steps(built)
+    built.fit(data, epochs=2, verbose=0)
+    assert len(traces) == 1
+
+
+def test_an_optimizer_built_before_fit_trains_the_same_weights(handler, binary):
+    trained = []
+    for early in (False, True):
+        keras.utils.set_random_seed(99)
+        model, data = new_model(SMALL, handler, binary)
+        if early:
+            build_optimizer(model)
+        model.fit(data, epochs=2, verbose=0)
+        trained.append([w.numpy().copy() for w in model.weights])
+    for lazy, early in zip(*trained, strict=True):
+        np.testing.assert_array_equal(lazy, early)
+    build_optimizer(object())  # no compiled optimizer (a run-config model): nothing to do
+
+
+def test_the_keras_backend_builds_the_optimizer_before_fit(monkeypatch):
+    import optima_keras.backend as backend_module
+
+    built: list[object] = []
+    monkeypatch.setattr(backend_module, "build_optimizer", built.append)
+    backend = backend_module.KerasBackend.__new__(backend_module.KerasBackend)
+    backend.model = types.SimpleNamespace(fit=lambda *args, **kwargs: None)
+    backend.job = types.SimpleNamespace(run_config=types.SimpleNamespace(callbacks=[]), seed=1)
+    backend._dataset = lambda split: tf_data(make_events(10, 2, seed=3))
+    backend.fit(0, 1, lambda epoch, logs: False)
+    assert built == [backend.model]
 
 
 # -- update_model -----------------------------------------------------------------------------------------------

@@ -28,6 +28,18 @@ def tensorflow_dataset(hooks: Any, data: Any, input_handler: Any, run_config: An
     return dataset
 
 
+def build_optimizer(model: Any) -> None:
+    """Create the compiled optimizer's variables (Adam's moments, ...) now, before ``fit`` traces its training step.
+
+    Keras otherwise creates them inside the first call of the traced step, and TensorFlow traces a function that
+    creates variables a second time: about 0.5 s more per new model (five epochs of the built-in MLP on 12,000
+    training events). The variables start at the same values either way, so the training does not change.
+    """
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and getattr(optimizer, "built", True) is False and hasattr(optimizer, "build"):
+        optimizer.build(model.trainable_variables)
+
+
 def dataset_predictions(model: Any, dataset: Any) -> np.ndarray:
     """The model's outputs for the inputs ``batch[0]`` of every batch of ``dataset``, concatenated (inference mode).
 
@@ -123,6 +135,7 @@ class KerasBackend(TrainingBackend):
                     self.model.stop_training = True
 
         callbacks = [_EpochCallback()] + [cls(**kwargs) for cls, kwargs in self.job.run_config.callbacks]
+        build_optimizer(self.model)
         train = self._dataset("train").shuffle(64, seed=self.job.seed % 2**32, reshuffle_each_iteration=True)
         self.model.fit(
             train,
