@@ -36,7 +36,7 @@ def build_optimizer(model: Any) -> None:
     training events). The variables start at the same values either way, so the training does not change.
     """
     optimizer = getattr(model, "optimizer", None)
-    if optimizer is not None and getattr(optimizer, "built", True) is False and hasattr(optimizer, "build"):
+    if optimizer is not None and not getattr(optimizer, "built", True):
         optimizer.build(model.trainable_variables)
 
 
