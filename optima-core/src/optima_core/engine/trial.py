@@ -1,8 +1,9 @@
 """The function Ray Tune runs for every trial: rebuild the run-config and plugins, train, report, export.
 
-Datasets arrive through ``tune.with_parameters`` (stored once in Ray's object store, read zero-copy by every
-trial on the node). The run-config travels as a :class:`~optima_core.training.job.RunReference` (its text as the run
-read it, and the driver's values) and is loaded once per worker process; the file is never read again.
+Datasets arrive through Ray's object store (stored once per Tuner, read zero-copy by every trial on the node:
+:mod:`optima_core.engine.trial_parameters`). The run-config travels as a
+:class:`~optima_core.training.job.RunReference` (its text as the run read it, and the driver's values) and is loaded
+once per worker process; the file is never read again.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The one place that launches (or resumes) Ray Tune trials with OPTIMA's settings.
 
-:func:`launch_trials` is what every stage calls: it hands the large objects to ``tune.with_parameters`` (stored once
-in Ray's object store), gives every trial the run's per-trial CPUs and GPUs, limits the trials running at once and
-those pending (``--max_pending_trials``), and fits the Tuner. Settings every stage shares: failing trials are not
+:func:`launch_trials` is what every stage calls: it hands the large objects to the trials through Ray's object store
+(stored once, freed when the Tuner has finished: :mod:`optima_core.engine.trial_parameters`), gives every trial
+the run's per-trial CPUs and GPUs, limits the trials running at once and those pending (``--max_pending_trials``), and fits the Tuner. Settings every stage shares: failing trials are not
 retried (the original retried forever), actors are reused between trials, Tune's own console output is off (see
 :mod:`optima_core.engine.progress`), and an interrupted experiment is continued from its folder with
 ``Tuner.restore`` when the run is resumed. Ctrl-C or SIGTERM during ``fit`` stops the experiment with its state saved
@@ -69,17 +69,31 @@ def launch_trials(
 ) -> Any:
     """Run ``function`` as Tune trials and return the ResultGrid of the experiment ``<storage>/<name>``.
 
-    ``parameters`` are passed to every trial through ``tune.with_parameters``; ``tune_options`` are further
+    ``parameters`` are passed to every trial through the object store (as keyword arguments); ``tune_options`` are further
     ``TuneConfig`` arguments (metric, mode, search algorithm, scheduler, number of samples); ``progress`` is the
     :class:`~optima_core.engine.progress.ProgressPrinter` of the stage.
     """
+    from optima_core.engine.trial_parameters import trainable_with_parameters
+
+    with trainable_with_parameters(function, parameters) as trainable:
+        return _fit(context, trainable, name, storage, param_space, progress, tune_options, checkpoints_to_keep)
+
+
+def _fit(
+    context: RunContext,
+    function: Callable[[dict[str, Any]], Any],
+    name: str,
+    storage: Path,
+    param_space: dict[str, Any],
+    progress: Any,
+    tune_options: Mapping[str, Any] | None,
+    checkpoints_to_keep: int | None,
+) -> Any:
     from ray import tune
 
     _skip_callback_telemetry()
     plan = context.plan
-    trainable = tune.with_resources(
-        tune.with_parameters(function, **parameters), {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial}
-    )
+    trainable = tune.with_resources(function, {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial})
     # Tune saves the experiment state (trial statuses, latest checkpoints) at most every 10 s by default: a run
     # killed within that window re-ran trials that had already finished. Save it at most a second late instead.
     os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "1")

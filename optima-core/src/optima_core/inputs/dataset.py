@@ -9,7 +9,7 @@ Columns (``Input`` and ``Target`` are required, the others optional):
 * ``EventNumber`` -- int64 ``[N]``: event numbers (the row number in the file when the file has none).
 
 Arrays are never copied on construction when they already have the right dtype, so an EventData rebuilt from
-Ray's object store (``tune.with_parameters``) keeps its read-only, shared-memory arrays.
+Ray's object store (:mod:`optima_core.engine.trial_parameters`) keeps its read-only, shared-memory arrays.
 
 Class order everywhere (``max_num_events`` lists, ``evaluation_class_labels``, plots) is the order of the target
 vector: for one-hot targets the column order; for a binary target class 0 is ``Target == 1`` (signal) and class 1

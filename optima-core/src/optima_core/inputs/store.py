@@ -1,6 +1,7 @@
 """Conversion of what a user's input hooks return (EventData, Ray Dataset, column dicts) into EventData.
 
-Datasets reach trials through ``tune.with_parameters``, which puts them into Ray's object store once.
+Datasets reach trials through Ray's object store, put there once per Tuner
+(:mod:`optima_core.engine.trial_parameters`).
 
 A user's ``get_inputs`` may return a Ray Dataset with ``Input`` and ``Target`` columns (the original OPTIMA's
 format); :func:`as_event_data` materialises it into an EventData once: the result is remembered for as long as

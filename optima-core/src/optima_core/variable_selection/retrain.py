@@ -3,7 +3,7 @@
 Every (candidate set, repeat, fold) is one Ray Tune trial of the selected trial's fold plan (same hyperparameters,
 same epochs, early-stopping rules of the cross-validation). The trainable does not select input columns itself, so
 each candidate's fold datasets are restricted to its variables once per iteration (one ``Input`` copy per set and
-split) and handed to Tune with ``tune.with_parameters`` (stored once in the object store). Repeats use different
+split) and handed to Tune through the object store (stored once). Repeats use different
 seeds; no intermediate checkpoints are written. A set already retrained in this selection for the same repeat (the
 same seeds, data and settings: the retrain phase's chosen set, re-evaluated with more repeats) is not trained again:
 its models are taken, and only the further repeats are trained. Each trial computes the target metric of the model it exported on
