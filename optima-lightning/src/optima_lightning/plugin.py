@@ -1,6 +1,7 @@
 """OPTIMA Lightning plugin: the 'Lightning' backend and the built-in MLP (entry point `optima = lightning`).
 
-Import-light: nothing here imports the framework; it is imported when a Lightning model is actually trained.
+Import-light: nothing here imports the framework; it is imported when a Lightning model is actually trained, or
+when a run-config imports it, and then without what Lightning imports but does not use (:mod:`.lean_import`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from typing import Any
 
 from optima_core.hookspecs import hookimpl
 from optima_core.plugins.descriptors import BackendDescriptor, Hyperparameter
+from optima_lightning import lean_import
 from optima_lightning.hyperparameters import ACTIVATIONS, INITIALIZERS, LOSS_FUNCTIONS, MUTABLE
+
+lean_import.install()
 
 #: What the built-in MLP reads and accepts (:func:`optima_lightning.hyperparameters.resolve` checks the same at
 #: training time); validation refuses search-space keys and values outside it before Ray starts.

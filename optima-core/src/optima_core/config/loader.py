@@ -113,6 +113,10 @@ def _load_module(path: Path, role: str, text: str | None) -> tuple[types.ModuleT
     module = importlib.util.module_from_spec(spec)
     module.__file__ = str(path)
     sys.modules[module_name] = module  # classes defined in it must be picklable by reference
+    if role == "run-config":
+        from optima_core.plugins.manager import import_installed_plugins
+
+        import_installed_plugins()
     try:
         exec(compile(text, str(path), "exec"), module.__dict__)  # a run-config is Python code, run as such
     except BaseException as error:

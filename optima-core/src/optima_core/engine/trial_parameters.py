@@ -53,7 +53,7 @@ def release(references: Any) -> None:
     """
     import ray
 
-    core_worker = ray._private.worker.global_worker.core_worker
+    core_worker: Any = getattr(ray._private.worker.global_worker, "core_worker")  # noqa: B009 - set at connection
     counts = core_worker.get_all_reference_counts()
     for reference in references:
         local = counts.get(reference.hex().encode(), {}).get("local", 0)

@@ -12,6 +12,7 @@ There is no global manager: each ``optima`` command (and each test) builds a fre
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 import os
@@ -387,6 +388,22 @@ def _with_provider(descriptor: Descriptor, provider: str) -> Descriptor:
     from dataclasses import replace
 
     return replace(descriptor, provider=provider)
+
+
+def import_installed_plugins() -> None:
+    """Import the module of every installed plugin that is not disabled, ignoring any that fails.
+
+    Done before a run-config is executed, so that what a plugin sets up when it is imported (the Lightning plugin's
+    lean imports of its framework) is in place when the run-config imports that framework. A plugin that fails is
+    reported when :func:`create_plugin_manager` loads it.
+    """
+    blocked = _env_list(DISABLE_ENV)
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist_name = ep.dist.name if ep.dist is not None else "?"
+        if ep.name in blocked or dist_name in blocked:
+            continue
+        with contextlib.suppress(Exception):
+            importlib.import_module(ep.module)
 
 
 def create_plugin_manager(

@@ -1,0 +1,194 @@
+"""Import Lightning without the two modules it loads at start-up and does not use there.
+
+Importing ``lightning`` (or ``pytorch_lightning``) costs a process about 170 MB and 2.5 s on top of torch. Two
+modules make up most of it, and neither is needed to import Lightning:
+
+* ``torch._dynamo`` (about 70 MB and 1 s, with sympy and the compiler front end). Lightning imports it for the
+  name ``OptimizedModule``, the class ``torch.compile`` returns, used only in ``isinstance`` checks, and calls
+  ``torch.compiler.disable`` on two methods while defining a class. Trial workers load it anyway (a torch
+  optimizer's first parameter group does); a driver never does.
+* ``scipy.signal`` (about 60 MB and 0.8 s). torchmetrics imports it only to add the alias ``hamming`` (removed from
+  SciPy) for a third-party audio package.
+
+A run has Lightning in its driver (whenever the run-config defines a ``LitModel``) and in every trial worker, so
+this is some 200 MB of a run's memory, and a second of every worker's start.
+
+:func:`install` (called when the Lightning plugin is loaded) adds an import finder. While ``lightning``,
+``pytorch_lightning``, ``lightning_fabric`` or ``torchmetrics`` is first imported, it puts stand-ins for those two
+modules into ``sys.modules`` and takes them out as soon as that import is done, so any later import gets the real
+module. The stand-ins keep every behaviour:
+
+* the stand-in ``OptimizedModule`` answers ``isinstance``/``issubclass`` like the real class: never while
+  ``torch._dynamo`` is not loaded (no compiled module can exist then), by asking the real class afterwards;
+* a function wrapped by the stand-in ``disable`` runs as it is while ``torch._dynamo`` is not loaded, and through
+  the real ``torch._dynamo.disable`` once it is;
+* the stand-in ``scipy.signal`` provides ``hamming``, and when the real ``scipy.signal`` is imported later it gets
+  torchmetrics' alias, as it would have;
+* any other attribute of a stand-in imports the real module and answers from it.
+
+Nothing changes for a module already imported before, or when ``OPTIMA_LEAN_IMPORTS=0``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.abc
+import importlib.machinery
+import os
+import sys
+import types
+from collections.abc import Callable, Sequence
+from typing import Any
+
+#: Top-level packages whose first import is done with the stand-ins in place.
+PACKAGES = frozenset({"lightning", "pytorch_lightning", "lightning_fabric", "torchmetrics"})
+DYNAMO = "torch._dynamo"
+SIGNAL = "scipy.signal"
+#: Set to 0 to import Lightning with everything it imports.
+SWITCH_VARIABLE = "OPTIMA_LEAN_IMPORTS"
+
+_signal_alias_pending = False
+
+
+def _loaded(name: str) -> types.ModuleType | None:
+    """The real module ``name`` if it has been imported (a stand-in does not count); never imports it."""
+    module = sys.modules.get(name)
+    return None if module is None or isinstance(module, _StandIn) else module
+
+
+class _OptimizedModuleType(type):
+    def __instancecheck__(cls, instance: Any) -> bool:
+        dynamo = _loaded(DYNAMO)
+        return dynamo is not None and isinstance(instance, dynamo.OptimizedModule)
+
+    def __subclasscheck__(cls, subclass: type) -> bool:
+        dynamo = _loaded(DYNAMO)
+        return dynamo is not None and issubclass(subclass, dynamo.OptimizedModule)
+
+
+class OptimizedModule(metaclass=_OptimizedModuleType):
+    """Stands for ``torch._dynamo.OptimizedModule`` in type checks (see the module's docstring)."""
+
+
+def disable(fn: Callable[..., Any] | None = None, recursive: bool = True, *, reason: str | None = None) -> Any:
+    """``torch._dynamo.disable`` for a function defined before ``torch._dynamo`` is loaded."""
+    if fn is None:
+        return functools.partial(disable, recursive=recursive, reason=reason)
+    disabled: list[Callable[..., Any]] = []
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        dynamo = _loaded(DYNAMO)
+        if dynamo is None:
+            return fn(*args, **kwargs)
+        if not disabled:
+            disabled.append(dynamo.disable(fn, recursive, reason=reason))
+        return disabled[0](*args, **kwargs)
+
+    return call
+
+
+def hamming(*args: Any, **kwargs: Any) -> Any:
+    """``scipy.signal.windows.hamming`` (torchmetrics' alias)."""
+    from scipy.signal import windows
+
+    return windows.hamming(*args, **kwargs)
+
+
+class _StandIn(types.ModuleType):
+    """A module that provides a few names itself and imports the real module for any other."""
+
+    def __init__(self, name: str, provided: dict[str, Any]) -> None:
+        super().__init__(name)
+        self.__dict__.update(provided)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # the import system asking for __path__ and the like
+            raise AttributeError(name)
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), name)
+
+
+def _stand_ins() -> dict[str, dict[str, Any]]:
+    return {DYNAMO: {"OptimizedModule": OptimizedModule, "disable": disable}, SIGNAL: {"hamming": hamming}}
+
+
+class _WithStandIns(importlib.abc.Loader):
+    """Runs a package's own loader with the stand-ins in ``sys.modules``; takes them out afterwards."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
+        module: types.ModuleType | None = self.loader.create_module(spec)
+        return module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        global _signal_alias_pending
+        _restore_loader(module, self.loader)
+        placed = {}
+        for name, provided in _stand_ins().items():
+            if name not in sys.modules:
+                placed[name] = sys.modules[name] = _StandIn(name, provided)
+        # torchmetrics adds its alias to the stand-in, not to SciPy's module: that one gets it when it is imported
+        _signal_alias_pending |= SIGNAL in placed
+        try:
+            self.loader.exec_module(module)
+        finally:
+            for name, stand_in in placed.items():
+                if sys.modules.get(name) is stand_in:
+                    del sys.modules[name]
+
+
+class _WithSignalAlias(importlib.abc.Loader):
+    """Loads the real ``scipy.signal`` and adds torchmetrics' ``hamming`` alias when SciPy no longer has it."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
+        module: types.ModuleType | None = self.loader.create_module(spec)
+        return module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        global _signal_alias_pending
+        _restore_loader(module, self.loader)
+        self.loader.exec_module(module)
+        if not hasattr(module, "hamming"):
+            module.hamming = module.windows.hamming  # type: ignore[attr-defined]
+        _signal_alias_pending = False
+
+
+def _restore_loader(module: types.ModuleType, loader: Any) -> None:
+    module.__loader__ = loader
+    if module.__spec__ is not None:
+        module.__spec__.loader = loader
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    """Finds the packages as usual and gives them the loaders above."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname in PACKAGES:
+            wrapper: Any = _WithStandIns
+        elif fullname == SIGNAL and _signal_alias_pending:
+            wrapper = _WithSignalAlias
+        else:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = wrapper(spec.loader)
+        return spec
+
+
+def install() -> None:
+    """Add the finder (once) unless ``OPTIMA_LEAN_IMPORTS=0``; packages imported before are not affected."""
+    if os.environ.get(SWITCH_VARIABLE) == "0":
+        return
+    if not any(isinstance(finder, _Finder) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _Finder())
