@@ -2,7 +2,8 @@
 
 :func:`launch_trials` is what every stage calls: it hands the large objects to the trials through Ray's object store
 (stored once, freed when the Tuner has finished: :mod:`optima_core.engine.trial_parameters`), gives every trial
-the run's per-trial CPUs and GPUs, limits the trials running at once and those pending (``--max_pending_trials``), and fits the Tuner. Settings every stage shares: failing trials are not
+the run's per-trial CPUs and GPUs, limits the trials running at once and those pending (``--max_pending_trials``),
+and fits the Tuner. Settings every stage shares: failing trials are not
 retried (the original retried forever), actors are reused between trials, Tune's own console output is off (see
 :mod:`optima_core.engine.progress`), and an interrupted experiment is continued from its folder with
 ``Tuner.restore`` when the run is resumed. Ctrl-C or SIGTERM during ``fit`` stops the experiment with its state saved
@@ -69,8 +70,8 @@ def launch_trials(
 ) -> Any:
     """Run ``function`` as Tune trials and return the ResultGrid of the experiment ``<storage>/<name>``.
 
-    ``parameters`` are passed to every trial through the object store (as keyword arguments); ``tune_options`` are further
-    ``TuneConfig`` arguments (metric, mode, search algorithm, scheduler, number of samples); ``progress`` is the
+    ``parameters`` are passed to every trial through the object store (as keyword arguments); ``tune_options`` are
+    further ``TuneConfig`` arguments (metric, mode, search algorithm, scheduler, number of samples); ``progress`` is the
     :class:`~optima_core.engine.progress.ProgressPrinter` of the stage.
     """
     from optima_core.engine.trial_parameters import trainable_with_parameters
