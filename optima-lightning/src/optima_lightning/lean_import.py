@@ -111,12 +111,15 @@ class _StandIn(types.ModuleType):
         return getattr(importlib.import_module(self.__name__), name)
 
 
-def _stand_ins() -> dict[str, dict[str, Any]]:
-    return {DYNAMO: {"OptimizedModule": OptimizedModule, "disable": disable}, SIGNAL: {"hamming": hamming}}
+#: The names each stand-in provides itself.
+_STAND_INS: dict[str, dict[str, Any]] = {
+    DYNAMO: {"OptimizedModule": OptimizedModule, "disable": disable},
+    SIGNAL: {"hamming": hamming},
+}
 
 
-class _WithStandIns(importlib.abc.Loader):
-    """Runs a package's own loader with the stand-ins in ``sys.modules``; takes them out afterwards."""
+class _WrappingLoader(importlib.abc.Loader):
+    """Runs a module's own loader (and leaves it as the module's loader), with :meth:`around` doing the rest."""
 
     def __init__(self, loader: Any) -> None:
         self.loader = loader
@@ -126,10 +129,22 @@ class _WithStandIns(importlib.abc.Loader):
         return module
 
     def exec_module(self, module: types.ModuleType) -> None:
+        module.__loader__ = self.loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self.loader
+        self.around(module)
+
+    def around(self, module: types.ModuleType) -> None:
+        raise NotImplementedError
+
+
+class _WithStandIns(_WrappingLoader):
+    """Executes a package with the stand-ins in ``sys.modules``; takes them out afterwards."""
+
+    def around(self, module: types.ModuleType) -> None:
         global _signal_alias_pending
-        _restore_loader(module, self.loader)
         placed = {}
-        for name, provided in _stand_ins().items():
+        for name, provided in _STAND_INS.items():
             if name not in sys.modules:
                 placed[name] = sys.modules[name] = _StandIn(name, provided)
         # torchmetrics adds its alias to the stand-in, not to SciPy's module: that one gets it when it is imported
@@ -142,29 +157,15 @@ class _WithStandIns(importlib.abc.Loader):
                     del sys.modules[name]
 
 
-class _WithSignalAlias(importlib.abc.Loader):
-    """Loads the real ``scipy.signal`` and adds torchmetrics' ``hamming`` alias when SciPy no longer has it."""
+class _WithSignalAlias(_WrappingLoader):
+    """Executes the real ``scipy.signal`` and adds torchmetrics' ``hamming`` alias when SciPy no longer has it."""
 
-    def __init__(self, loader: Any) -> None:
-        self.loader = loader
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
-        module: types.ModuleType | None = self.loader.create_module(spec)
-        return module
-
-    def exec_module(self, module: types.ModuleType) -> None:
+    def around(self, module: types.ModuleType) -> None:
         global _signal_alias_pending
-        _restore_loader(module, self.loader)
         self.loader.exec_module(module)
         if not hasattr(module, "hamming"):
             module.hamming = module.windows.hamming  # type: ignore[attr-defined]
         _signal_alias_pending = False
-
-
-def _restore_loader(module: types.ModuleType, loader: Any) -> None:
-    module.__loader__ = loader
-    if module.__spec__ is not None:
-        module.__spec__.loader = loader
 
 
 class _Finder(importlib.abc.MetaPathFinder):
@@ -173,8 +174,9 @@ class _Finder(importlib.abc.MetaPathFinder):
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
+        wrapper: type[_WrappingLoader]
         if fullname in PACKAGES:
-            wrapper: Any = _WithStandIns
+            wrapper = _WithStandIns
         elif fullname == SIGNAL and _signal_alias_pending:
             wrapper = _WithSignalAlias
         else:

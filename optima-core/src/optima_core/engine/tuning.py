@@ -3,12 +3,12 @@
 :func:`launch_trials` is what every stage calls: it hands the large objects to the trials through Ray's object store
 (stored once, freed when the Tuner has finished: :mod:`optima_core.engine.trial_parameters`), gives every trial
 the run's per-trial CPUs and GPUs, limits the trials running at once and those pending (``--max_pending_trials``),
-and fits the Tuner. Settings every stage shares: failing trials are not
-retried (the original retried forever), actors are reused between trials, Tune's own console output is off (see
-:mod:`optima_core.engine.progress`), and an interrupted experiment is continued from its folder with
-``Tuner.restore`` when the run is resumed. Ctrl-C or SIGTERM during ``fit`` stops the experiment with its state saved
-and raises :class:`~optima_core.engine.interruption.RunInterrupted` (:mod:`optima_core.engine.interruption`): the
-stage never goes on with the trials finished so far.
+and fits the Tuner. Settings every stage shares: failing trials are not retried (the original retried forever),
+actors are reused between trials, Tune's own console output is off (see :mod:`optima_core.engine.progress`), and an
+interrupted experiment is continued from its folder with ``Tuner.restore`` when the run is resumed. Ctrl-C or SIGTERM
+during ``fit`` stops the experiment with its state saved and raises
+:class:`~optima_core.engine.interruption.RunInterrupted` (:mod:`optima_core.engine.interruption`): the stage never
+goes on with the trials finished so far.
 """
 
 from __future__ import annotations
@@ -74,56 +74,43 @@ def launch_trials(
     further ``TuneConfig`` arguments (metric, mode, search algorithm, scheduler, number of samples); ``progress`` is the
     :class:`~optima_core.engine.progress.ProgressPrinter` of the stage.
     """
-    from optima_core.engine.trial_parameters import trainable_with_parameters
-
-    with trainable_with_parameters(function, parameters) as trainable:
-        return _fit(context, trainable, name, storage, param_space, progress, tune_options, checkpoints_to_keep)
-
-
-def _fit(
-    context: RunContext,
-    function: Callable[[dict[str, Any]], Any],
-    name: str,
-    storage: Path,
-    param_space: dict[str, Any],
-    progress: Any,
-    tune_options: Mapping[str, Any] | None,
-    checkpoints_to_keep: int | None,
-) -> Any:
     from ray import tune
+
+    from optima_core.engine.trial_parameters import trainable_with_parameters
 
     _skip_callback_telemetry()
     plan = context.plan
-    trainable = tune.with_resources(function, {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial})
-    # Tune saves the experiment state (trial statuses, latest checkpoints) at most every 10 s by default: a run
-    # killed within that window re-ran trials that had already finished. Save it at most a second late instead.
-    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "1")
-    storage = storage.resolve()
-    experiment = storage / name
-    if context.resume and tune.Tuner.can_restore(str(experiment)):
-        tuner = tune.Tuner.restore(
-            str(experiment),
-            trainable=trainable,
-            resume_unfinished=True,
-            resume_errored=False,
-            restart_errored=False,
-            param_space=param_space or None,
-        )
-    else:
-        from optima_core.engine.tune_callbacks import stage_of, tune_callbacks
+    with trainable_with_parameters(function, parameters) as shared:
+        trainable = tune.with_resources(shared, {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial})
+        # Tune saves the experiment state (trial statuses, latest checkpoints) at most every 10 s by default: a run
+        # killed within that window re-ran trials that had already finished. Save it at most a second late instead.
+        os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "1")
+        storage = storage.resolve()
+        experiment = storage / name
+        if context.resume and tune.Tuner.can_restore(str(experiment)):
+            tuner = tune.Tuner.restore(
+                str(experiment),
+                trainable=trainable,
+                resume_unfinished=True,
+                resume_errored=False,
+                restart_errored=False,
+                param_space=param_space or None,
+            )
+        else:
+            from optima_core.engine.tune_callbacks import stage_of, tune_callbacks
 
-        run_config = tune.RunConfig(
-            name=name,
-            storage_path=str(storage),
-            verbose=0,
-            callbacks=[progress, *tune_callbacks(context, stage_of(context, storage))],
-            failure_config=tune.FailureConfig(max_failures=0),
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=checkpoints_to_keep),
-            log_to_file=True,
-        )
-        tune_config = tune.TuneConfig(
-            reuse_actors=True, max_concurrent_trials=plan.concurrent_trials, **dict(tune_options or {})
-        )
-        tuner = tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
-    with _environment({MAX_PENDING_TRIALS_VARIABLE: str(plan.max_pending_trials)}), tune_experiment():
-        return tuner.fit()
+            run_config = tune.RunConfig(
+                name=name,
+                storage_path=str(storage),
+                verbose=0,
+                callbacks=[progress, *tune_callbacks(context, stage_of(context, storage))],
+                failure_config=tune.FailureConfig(max_failures=0),
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=checkpoints_to_keep),
+                log_to_file=True,
+            )
+            tune_config = tune.TuneConfig(
+                reuse_actors=True, max_concurrent_trials=plan.concurrent_trials, **dict(tune_options or {})
+            )
+            tuner = tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
+        with _environment({MAX_PENDING_TRIALS_VARIABLE: str(plan.max_pending_trials)}), tune_experiment():
+            return tuner.fit()
