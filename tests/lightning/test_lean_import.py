@@ -1,11 +1,12 @@
-"""Lightning imported without ``torch._dynamo`` and ``scipy.signal``, with every behaviour they give it kept.
+"""Lightning imported and trained without ``torch._dynamo`` and ``scipy.signal``, every behaviour they give kept.
 
 Each check runs in a fresh interpreter (the modules in question are loaded once per process), importing the plugin
-first as a run does.
+first as a run does. ``REAL`` is the expression "the real module of that name is loaded" (a stand-in does not count).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -16,6 +17,12 @@ from typing import Any
 import pytest
 
 pytestmark = pytest.mark.lightning
+
+#: For the checks that Lightning and a fit leave ``torch._dynamo`` out: torchvision, which Lightning imports where
+#: it is installed, imports ``torch._dynamo`` itself (the real package then replaces the stand-in, as it should).
+without_torchvision = pytest.mark.skipif(
+    importlib.util.find_spec("torchvision") is not None, reason="torchvision is installed and imports torch._dynamo"
+)
 
 
 def _run(code: str, **environment: str) -> Any:
@@ -28,14 +35,17 @@ def _run(code: str, **environment: str) -> Any:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-_LOADED = """
+REAL = "(type(sys.modules.get(name)).__name__ == 'module')"
+
+_LOADED = f"""
     import json, sys
     import optima_lightning.plugin
     import lightning.pytorch, pytorch_lightning, torchmetrics
-    print(json.dumps({name: name in sys.modules for name in ("torch._dynamo", "scipy.signal", "sympy")}))
+    print(json.dumps({{name: {REAL} for name in ("torch._dynamo", "scipy.signal", "sympy")}}))
 """
 
 
+@without_torchvision
 def test_lightning_imports_without_dynamo_and_scipy_signal() -> None:
     assert _run(_LOADED) == {"torch._dynamo": False, "scipy.signal": False, "sympy": False}
 
@@ -59,6 +69,7 @@ def test_scipy_signal_imported_later_is_the_real_module_with_torchmetrics_alias(
     assert result == [False, True, True]
 
 
+@without_torchvision
 def test_compiled_modules_are_recognised_and_unwrapped() -> None:
     result = _run(
         """
@@ -78,7 +89,7 @@ def test_compiled_modules_are_recognised_and_unwrapped() -> None:
                 return self.layer(x)
 
         model = Model()
-        before = [_unwrap_compiled(model)[0] is model, "torch._dynamo" in sys.modules]
+        before = [_unwrap_compiled(model)[0] is model, type(sys.modules["torch._dynamo"]).__name__ == "module"]
         compiled = torch.compile(model, backend="eager")
         after = [to_uncompiled(compiled) is model, _unwrap_compiled(compiled)[0] is model,
                  isinstance(from_compiled(compiled), Model)]
@@ -88,40 +99,86 @@ def test_compiled_modules_are_recognised_and_unwrapped() -> None:
     assert result == [True, False, True, True, True]
 
 
-def test_training_logs_through_the_methods_lightning_keeps_out_of_compilation() -> None:
-    """``_ResultCollection`` methods are wrapped by the stand-in ``disable``; a fit logs through them, before and
-    after the optimizer loads ``torch._dynamo``."""
+@without_torchvision
+def test_training_runs_without_dynamo_and_compiles_afterwards() -> None:
+    """A fit logs through the ``_ResultCollection`` methods Lightning wraps with ``disable`` and steps torch
+    optimizers (their methods wrapped with ``disable``, ``graph_break`` in every step) without loading
+    ``torch._dynamo``. A ``torch.compile`` afterwards loads it; an optimizer made before then steps through the real
+    ``disable``, and another fit logs through the same methods as before."""
     result = _run(
-        """
+        f"""
         import json, sys
         import optima_lightning.plugin
         import torch
         import lightning.pytorch as pl
 
         class Model(pl.LightningModule):
-            def __init__(self):
+            def __init__(self, optimizer):
                 super().__init__()
                 self.layer = torch.nn.Linear(3, 1)
+                self.optimizer = optimizer
+
+            def forward(self, x):
+                return self.layer(x)
 
             def training_step(self, batch, batch_idx):
-                loss = self.layer(batch[0]).pow(2).mean()
+                loss = self(batch[0]).pow(2).mean()
                 self.log("train_loss", loss, on_epoch=True)
                 return loss
 
             def configure_optimizers(self):
-                return torch.optim.SGD(self.parameters(), lr=0.1)
+                return self.optimizer(self.parameters(), lr=0.1)
 
-        torch.manual_seed(0)
-        loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(64, 3)), batch_size=16)
-        trainer = pl.Trainer(max_epochs=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                             enable_model_summary=False)
-        trainer.fit(Model(), loader)
-        print(json.dumps([sorted(trainer.callback_metrics), "torch._dynamo" in sys.modules]))
+        def fit(model):
+            torch.manual_seed(0)
+            data = torch.utils.data.TensorDataset(torch.randn(64, 3))
+            trainer = pl.Trainer(max_epochs=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                                 enable_model_summary=False)
+            trainer.fit(model, torch.utils.data.DataLoader(data, batch_size=16))
+            return trainer
+
+        def real(*names):
+            return [{REAL} for name in names]
+
+        sgd, adam = Model(torch.optim.SGD), Model(torch.optim.Adam)
+        weights = adam.layer.weight.detach().clone()
+        metrics = [sorted(fit(sgd).callback_metrics), sorted(fit(adam).callback_metrics)]
+        trained = not torch.equal(weights, adam.layer.weight)
+        eager = real("torch._dynamo", "sympy")
+        layer = torch.nn.Linear(3, 1)
+        optimizer = torch.optim.Adam(layer.parameters(), lr=0.1)  # its methods wrapped before the compilation
+        before = layer.weight.detach().clone()
+        torch.compile(layer, backend="eager")(torch.randn(8, 3)).pow(2).mean().backward()
+        optimizer.step()
+        stepped = not torch.equal(before, layer.weight)
+        metrics.append(sorted(fit(Model(torch.optim.Adam)).callback_metrics))
+        print(json.dumps([metrics, trained, eager, stepped, real("torch._dynamo")]))
         """
     )
-    assert result == [["train_loss", "train_loss_epoch", "train_loss_step"], True]
+    logged = ["train_loss", "train_loss_epoch", "train_loss_step"]
+    assert result == [[logged, logged, logged], True, [False, False], True, [True]]
 
 
+def test_submodules_of_dynamo_import_the_real_package_once() -> None:
+    """Importing a submodule first (as the ONNX exporter does) replaces the stand-in by the real package; the
+    submodule is the one the package loaded, with its own spec, and ``importlib.util.find_spec`` answers before."""
+    result = _run(
+        """
+        import importlib.util, json, sys
+        import optima_lightning.plugin
+        import torch
+        found = importlib.util.find_spec("torch._dynamo").origin.endswith("__init__.py")
+        import torch._dynamo.config as config
+        import torch._dynamo
+        print(json.dumps([found, type(sys.modules["torch._dynamo"]).__name__, torch._dynamo.config is config,
+                          sys.modules["torch._dynamo.config"] is config,
+                          config.__spec__.origin.endswith("config.py"), type(config.__spec__.loader).__name__]))
+        """
+    )
+    assert result == [True, "module", True, True, True, "SourceFileLoader"]
+
+
+@without_torchvision
 def test_a_run_config_importing_lightning_itself_gets_the_lean_import(tmp_path: Any) -> None:
     """The run-config is executed before the plugin manager exists: the plugins are imported first."""
     config = tmp_path / "run_config.py"
@@ -147,7 +204,7 @@ def test_a_run_config_importing_lightning_itself_gets_the_lean_import(tmp_path: 
         from optima_core.config.loader import load_run_config
         run_config = load_run_config({str(config)!r})
         print(json.dumps([run_config.LitModel.__name__, "lightning" in sys.modules,
-                          "torch._dynamo" in sys.modules, "scipy.signal" in sys.modules]))
+                          *[{REAL} for name in ("torch._dynamo", "scipy.signal")]]))
         """
     )
     assert result == ["LitModel", True, False, False]

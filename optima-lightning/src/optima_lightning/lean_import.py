@@ -1,30 +1,33 @@
-"""Import Lightning without the two modules it loads at start-up and does not use there.
+"""Import and train with Lightning without two modules it loads and does not use.
 
 Importing ``lightning`` (or ``pytorch_lightning``) costs a process about 170 MB and 2.5 s on top of torch. Two
-modules make up most of it, and neither is needed to import Lightning:
+modules make up most of it, and neither is needed to import Lightning or to train eagerly:
 
 * ``torch._dynamo`` (about 70 MB and 1 s, with sympy and the compiler front end). Lightning imports it for the
   name ``OptimizedModule``, the class ``torch.compile`` returns, used only in ``isinstance`` checks, and calls
-  ``torch.compiler.disable`` on two methods while defining a class. Trial workers load it anyway (a torch
-  optimizer's first parameter group does); a driver never does.
+  ``torch.compiler.disable`` on two methods while defining a class. A torch optimizer imports it on first use, for
+  ``disable`` (its methods are kept out of compilation) and ``graph_break`` (called by every ``step``); both mean
+  nothing while no code is being compiled.
 * ``scipy.signal`` (about 60 MB and 0.8 s). torchmetrics imports it only to add the alias ``hamming`` (removed from
   SciPy) for a third-party audio package.
 
 A run has Lightning in its driver (whenever the run-config defines a ``LitModel``) and in every trial worker, so
-this is some 200 MB of a run's memory, and a second of every worker's start.
+this is some 70 MB of every worker, more of a driver, and a second of every worker's start.
 
-:func:`install` (called when the Lightning plugin is loaded) adds an import finder. While ``lightning``,
-``pytorch_lightning``, ``lightning_fabric`` or ``torchmetrics`` is first imported, it puts stand-ins for those two
-modules into ``sys.modules`` and takes them out as soon as that import is done, so any later import gets the real
-module. The stand-ins keep every behaviour:
+:func:`install` (called when the Lightning plugin is loaded) puts a stand-in for ``torch._dynamo`` into
+``sys.modules`` for the life of the process, and adds an import finder: while ``lightning``, ``pytorch_lightning``,
+``lightning_fabric`` or ``torchmetrics`` is first imported, a stand-in for ``scipy.signal`` is in place too, taken
+out as soon as that import is done. The stand-ins keep every behaviour:
 
 * the stand-in ``OptimizedModule`` answers ``isinstance``/``issubclass`` like the real class: never while
   ``torch._dynamo`` is not loaded (no compiled module can exist then), by asking the real class afterwards;
 * a function wrapped by the stand-in ``disable`` runs as it is while ``torch._dynamo`` is not loaded, and through
-  the real ``torch._dynamo.disable`` once it is;
+  the real ``torch._dynamo.disable`` once it is; the stand-in ``graph_break`` does nothing until then (nothing is
+  being compiled), and calls the real one afterwards;
+* any other attribute of ``torch._dynamo``, and any import of one of its submodules (``torch.compile``, the ONNX
+  exporter), imports the real package, which replaces the stand-in for good;
 * the stand-in ``scipy.signal`` provides ``hamming``, and when the real ``scipy.signal`` is imported later it gets
-  torchmetrics' alias, as it would have;
-* any other attribute of a stand-in imports the real module and answers from it.
+  torchmetrics' alias, as it would have.
 
 Nothing changes for a module already imported before, or when ``OPTIMA_LEAN_IMPORTS=0``.
 """
@@ -35,6 +38,7 @@ import functools
 import importlib
 import importlib.abc
 import importlib.machinery
+import importlib.util
 import os
 import sys
 import types
@@ -71,10 +75,11 @@ class OptimizedModule(metaclass=_OptimizedModuleType):
     """Stands for ``torch._dynamo.OptimizedModule`` in type checks (see the module's docstring)."""
 
 
-def disable(fn: Callable[..., Any] | None = None, recursive: bool = True, *, reason: str | None = None) -> Any:
-    """``torch._dynamo.disable`` for a function defined before ``torch._dynamo`` is loaded."""
+def disable(fn: Callable[..., Any] | None = None, recursive: bool = True, **options: Any) -> Any:
+    """``torch._dynamo.disable`` for a function wrapped before ``torch._dynamo`` is loaded (``options``: the real
+    one's keywords, such as ``reason`` and ``wrapping``)."""
     if fn is None:
-        return functools.partial(disable, recursive=recursive, reason=reason)
+        return functools.partial(disable, recursive=recursive, **options)
     disabled: list[Callable[..., Any]] = []
 
     @functools.wraps(fn)
@@ -83,10 +88,17 @@ def disable(fn: Callable[..., Any] | None = None, recursive: bool = True, *, rea
         if dynamo is None:
             return fn(*args, **kwargs)
         if not disabled:
-            disabled.append(dynamo.disable(fn, recursive, reason=reason))
+            disabled.append(dynamo.disable(fn, recursive, **options))
         return disabled[0](*args, **kwargs)
 
     return call
+
+
+def graph_break(msg: str = "") -> None:
+    """``torch._dynamo.graph_break``: nothing is compiled while ``torch._dynamo`` is not loaded."""
+    dynamo = _loaded(DYNAMO)
+    if dynamo is not None:
+        dynamo.graph_break(msg)
 
 
 def hamming(*args: Any, **kwargs: Any) -> Any:
@@ -99,9 +111,13 @@ def hamming(*args: Any, **kwargs: Any) -> Any:
 class _StandIn(types.ModuleType):
     """A module that provides a few names itself and imports the real module for any other."""
 
-    def __init__(self, name: str, provided: dict[str, Any]) -> None:
+    def __init__(self, name: str, provided: dict[str, Any], spec: importlib.machinery.ModuleSpec | None = None) -> None:
         super().__init__(name)
         self.__dict__.update(provided)
+        if spec is not None:  # the real package's, so that its submodules are found (and importlib.util.find_spec)
+            self.__spec__ = spec
+            self.__file__ = spec.origin
+            self.__path__ = list(spec.submodule_search_locations or [])
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):  # the import system asking for __path__ and the like
@@ -113,9 +129,28 @@ class _StandIn(types.ModuleType):
 
 #: The names each stand-in provides itself.
 _STAND_INS: dict[str, dict[str, Any]] = {
-    DYNAMO: {"OptimizedModule": OptimizedModule, "disable": disable},
+    DYNAMO: {"OptimizedModule": OptimizedModule, "disable": disable, "graph_break": graph_break},
     SIGNAL: {"hamming": hamming},
 }
+
+
+def _replace_dynamo_stand_in() -> types.ModuleType:
+    """Import the real ``torch._dynamo`` in place of the stand-in (which any later lookup then answers from)."""
+    if isinstance(sys.modules.get(DYNAMO), _StandIn):
+        del sys.modules[DYNAMO]
+    return importlib.import_module(DYNAMO)
+
+
+def _place_dynamo_stand_in() -> None:
+    """Put the ``torch._dynamo`` stand-in into ``sys.modules`` unless a module of that name is there already."""
+    if DYNAMO in sys.modules:
+        return
+    torch_spec = importlib.util.find_spec("torch")  # finds, does not import
+    if torch_spec is None or not torch_spec.submodule_search_locations:
+        return
+    spec = importlib.machinery.PathFinder.find_spec(DYNAMO, list(torch_spec.submodule_search_locations))
+    if spec is not None:
+        sys.modules[DYNAMO] = _StandIn(DYNAMO, _STAND_INS[DYNAMO], spec)
 
 
 class _WrappingLoader(importlib.abc.Loader):
@@ -157,6 +192,20 @@ class _WithStandIns(_WrappingLoader):
                     del sys.modules[name]
 
 
+class _Loaded(importlib.abc.Loader):
+    """The loader of a module that importing its package has loaded already: gives that module, runs nothing."""
+
+    def __init__(self, module: types.ModuleType) -> None:
+        self.module = module
+        self.spec = module.__spec__
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        return self.module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        module.__spec__ = self.spec  # the import system set it to the spec of this loader
+
+
 class _WithSignalAlias(_WrappingLoader):
     """Executes the real ``scipy.signal`` and adds torchmetrics' ``hamming`` alias when SciPy no longer has it."""
 
@@ -174,6 +223,12 @@ class _Finder(importlib.abc.MetaPathFinder):
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
+        if fullname.startswith(DYNAMO + ".") and isinstance(sys.modules.get(DYNAMO), _StandIn):
+            package = _replace_dynamo_stand_in()
+            loaded = sys.modules.get(fullname)
+            if loaded is not None and loaded.__spec__ is not None:
+                return importlib.machinery.ModuleSpec(fullname, _Loaded(loaded), origin=loaded.__spec__.origin)
+            return importlib.machinery.PathFinder.find_spec(fullname, package.__path__)
         wrapper: type[_WrappingLoader]
         if fullname in PACKAGES:
             wrapper = _WithStandIns
@@ -189,8 +244,10 @@ class _Finder(importlib.abc.MetaPathFinder):
 
 
 def install() -> None:
-    """Add the finder (once) unless ``OPTIMA_LEAN_IMPORTS=0``; packages imported before are not affected."""
+    """Add the finder and the ``torch._dynamo`` stand-in (once) unless ``OPTIMA_LEAN_IMPORTS=0``; modules imported
+    before are not affected."""
     if os.environ.get(SWITCH_VARIABLE) == "0":
         return
     if not any(isinstance(finder, _Finder) for finder in sys.meta_path):
         sys.meta_path.insert(0, _Finder())
+    _place_dynamo_stand_in()
