@@ -318,14 +318,17 @@ class Harness:
         max_epochs: int,
         checkpoint_frequency: int = 1,
         model_config: dict[str, Any] | None = None,
+        use_gpu: bool = False,
     ) -> TrainingJob:
-        """The job a Tune trial would build for ``config`` (fixed hyperparameters, the suite's data)."""
+        """The job a Tune trial would build for ``config`` (fixed hyperparameters, the suite's data); ``use_gpu``
+        as for a trial given a GPU."""
         settings = TrialSettings(
             reference=RunReference.of(load_run_config(config)),
             input_vars=tuple(VARIABLES),
             max_epochs=max_epochs,
             fixed_model_config=tuple((model_config or MODEL_CONFIG).items()),
             checkpoint_frequency=checkpoint_frequency,
+            use_gpu=use_gpu,
         )
         workdir = self.root / f"work_{next(self._ids)}"
         workdir.mkdir()

@@ -13,7 +13,16 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conformance_helpers import MODEL_CONFIG, N_VAL, STEPS_PER_EPOCH, VARIABLES, BackendKit, Harness, run_config_source
+from conformance_helpers import (
+    MODEL_CONFIG,
+    N_VAL,
+    REFERENCE_LIT_MODEL,
+    STEPS_PER_EPOCH,
+    VARIABLES,
+    BackendKit,
+    Harness,
+    run_config_source,
+)
 
 pytestmark = [
     # framework noise: Lightning's hints about data loader workers and logging, Keras' tf.data shuffle notice
@@ -179,6 +188,20 @@ def test_checkpoint_restore_continues_with_identical_weights(harness: Harness, k
     row = resumed.rows[0]
     assert set(row) == METRIC_NAMES | BOOKKEEPING
     assert row["val_loss"] < first.rows[0]["val_loss"]  # it continued from a trained model, not from scratch
+
+
+def test_a_run_config_litmodel_with_native_metrics_resumes_from_its_checkpoint(harness: Harness) -> None:
+    """The reference's ``LitModel`` calls ``save_hyperparameters()`` with the native metric objects it is given, so
+    they are in its checkpoints; resuming (Population Based Training, a restarted run) loaded those checkpoints
+    weights-only and failed on the torchmetrics class."""
+    if harness.kit.name != "Lightning":
+        pytest.skip("a Lightning LitModel")
+    config = harness.config(REFERENCE_LIT_MODEL)
+    _, first, _ = harness.train(harness.job(config, max_epochs=2))
+    result, resumed, _ = harness.train(harness.job(config, max_epochs=3), checkpoint_dir=first.checkpoints[2])
+    assert resumed.epochs == [3] and result.epochs == 3
+    assert resumed.steps[3] == first.steps[2] * 3 // 2
+    assert resumed.rows[0]["val_loss"] < first.rows[0]["val_loss"]
 
 
 # -- 5. mutation ----------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ Predictions call ``predict_step`` with whole batches under ``torch.inference_mod
 
 from __future__ import annotations
 
+import inspect
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -178,9 +179,14 @@ class LightningBackend(TrainingBackend):
             use_distributed_sampler=False,
             default_root_dir=str(self.job.workdir),
         )
-        self.trainer.fit(
-            self.model, datamodule=self.data_module, ckpt_path=str(self._resume_from) if self._resume_from else None
-        )
+        resume: dict[str, Any] = {}
+        if self._resume_from is not None:
+            # The run's own checkpoint. Its hyperparameters hold whatever the LitModel gave save_hyperparameters(),
+            # such as the torchmetrics objects of the documented constructor, which a weights-only load refuses.
+            resume = {"ckpt_path": str(self._resume_from)}
+            if "weights_only" in inspect.signature(self.trainer.fit).parameters:  # where this Lightning has it
+                resume["weights_only"] = False
+        self.trainer.fit(self.model, datamodule=self.data_module, **resume)
         self._resume_from = None
 
     # -- evaluation -------------------------------------------------------------------------------------------
