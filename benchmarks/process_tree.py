@@ -1,12 +1,15 @@
 """Wall time and peak memory of a command's whole process tree, for the benchmarks that run ``optima`` as a user would.
 
 The peak is the largest sum of RSS over the command and every process below it (Ray's raylet, GCS and workers
-included), sampled every 0.2 s. At that peak the sum is also split by the processes' roles (``driver``, ``raylet``,
+included), sampled every 0.2 s from ``/proc/<pid>/status``. At that peak the sum is also split by the processes' roles (``driver``, ``raylet``,
 ``gcs_server``, Ray workers by their title, ...), which says where the memory went. Shared pages (Ray's object
 store, shared libraries such as libtorch) are counted once per process that maps them, so the sum overstates the
 machine's use; it overstates every tool measured this way alike. The peak of the summed PSS (proportional set size:
 each shared page divided among the processes that map it, ``/proc/<pid>/smaps_rollup``) is recorded next to it:
-what the tree really occupies.
+what the tree really occupies. PSS is read every 2 s only: the kernel walks every page table of a process to
+report it, which for the trees measured here (processes with TensorFlow or torch mapped) cost the sampler about
+10 s of CPU per minute when read every 0.2 s, taken from the 2 cores the measured run has, and it holds each
+process's memory-map lock while it walks.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SAMPLE_INTERVAL_S = 0.2
+#: PSS is read on every this many samples (see the module docstring).
+PSS_EVERY = 10
 
 
 def _children(pid: int) -> list[int]:
@@ -71,9 +76,9 @@ def _role(pid: int, root: int) -> str:
     return Path(words[0]).name
 
 
-def tree_rss_kib(root: int, counts: Counter[str] | None = None) -> dict[str, int]:
+def tree_rss_kib(root: int, counts: Counter[str] | None = None, pss: bool = True) -> dict[str, int]:
     """RSS (KiB) of ``root`` and every process below it, summed per role (``counts``: processes per role; its key
-    ``"<pss KiB>"`` gets the tree's summed PSS)."""
+    ``"<pss KiB>"`` gets the tree's summed PSS when ``pss``)."""
     by_role: Counter[str] = Counter()
     stack, seen = [root], set()
     while stack:
@@ -85,7 +90,7 @@ def tree_rss_kib(root: int, counts: Counter[str] | None = None) -> dict[str, int
         by_role[role] += _rss_kib(pid)
         if counts is not None:
             counts[role] += 1
-            counts["<pss KiB>"] += _pss_kib(pid)
+            counts["<pss KiB>"] += _pss_kib(pid) if pss else 0
         stack += _children(pid)
     return dict(by_role)
 
@@ -130,16 +135,20 @@ def run_measured(command: list[str], cwd: Path, env: dict[str, str], log: Path, 
         def sample() -> None:
             nonlocal peak, peak_pss
             with log.with_suffix(".rss.tsv").open("w") as timeline:
+                samples = 0
                 while not done.is_set():
                     counts: Counter[str] = Counter()
-                    now = tree_rss_kib(process.pid, counts)
+                    with_pss = samples % PSS_EVERY == 0
+                    now = tree_rss_kib(process.pid, counts, pss=with_pss)
+                    samples += 1
                     if sum(now.values()) > sum(peak.values()):
                         peak = now
                     pss = counts.pop("<pss KiB>", 0)
                     peak_pss = max(peak_pss, pss)
                     roles = "\t".join(f"{role}:{counts[role]}:{kib // 1024}" for role, kib in now.items())
                     elapsed = time.perf_counter() - start
-                    timeline.write(f"{elapsed:.1f}\t{sum(now.values()) // 1024}\tpss:{pss // 1024}\t{roles}\n")
+                    pss_column = f"pss:{pss // 1024}" if with_pss else "pss:"
+                    timeline.write(f"{elapsed:.1f}\t{sum(now.values()) // 1024}\t{pss_column}\t{roles}\n")
                     done.wait(SAMPLE_INTERVAL_S)
 
         sampler = threading.Thread(target=sample, daemon=True)
