@@ -50,6 +50,20 @@ def test_lightning_imports_without_dynamo_and_scipy_signal() -> None:
     assert _run(_LOADED) == {"torch._dynamo": False, "scipy.signal": False, "sympy": False}
 
 
+def test_the_dynamo_stand_in_comes_with_torch() -> None:
+    """A process that imports no torch (a Keras run loads every plugin) gets no ``torch._dynamo`` entry at all."""
+    result = _run(
+        """
+        import json, sys
+        import optima_lightning.plugin
+        before = ["torch" in sys.modules, "torch._dynamo" in sys.modules]
+        import torch
+        print(json.dumps(before + [type(sys.modules["torch._dynamo"]).__name__]))
+        """
+    )
+    assert result == [False, False, "_StandIn"]
+
+
 def test_switched_off_imports_them_as_lightning_does() -> None:
     assert _run(_LOADED, OPTIMA_LEAN_IMPORTS="0") == {"torch._dynamo": True, "scipy.signal": True, "sympy": True}
 

@@ -14,10 +14,11 @@ modules make up most of it, and neither is needed to import Lightning or to trai
 A run has Lightning in its driver (whenever the run-config defines a ``LitModel``) and in every trial worker, so
 this is some 70 MB of every worker, more of a driver, and a second of every worker's start.
 
-:func:`install` (called when the Lightning plugin is loaded) puts a stand-in for ``torch._dynamo`` into
-``sys.modules`` for the life of the process, and adds an import finder: while ``lightning``, ``pytorch_lightning``,
-``lightning_fabric`` or ``torchmetrics`` is first imported, a stand-in for ``scipy.signal`` is in place too, taken
-out as soon as that import is done. The stand-ins keep every behaviour:
+:func:`install` (called when the Lightning plugin is loaded) adds an import finder. Once torch is imported (at
+once if it is already), it puts a stand-in for ``torch._dynamo`` into ``sys.modules`` for the life of the process;
+a process without torch (a Keras run) gets none. While ``lightning``, ``pytorch_lightning``, ``lightning_fabric``
+or ``torchmetrics`` is first imported, a stand-in for ``scipy.signal`` is in place too, taken out as soon as that
+import is done. The stand-ins keep every behaviour:
 
 * the stand-in ``OptimizedModule`` answers ``isinstance``/``issubclass`` like the real class: never while
   ``torch._dynamo`` is not loaded (no compiled module can exist then), by asking the real class afterwards;
@@ -192,6 +193,14 @@ class _WithStandIns(_WrappingLoader):
                     del sys.modules[name]
 
 
+class _ThenDynamoStandIn(_WrappingLoader):
+    """Executes torch, then puts the ``torch._dynamo`` stand-in into ``sys.modules``."""
+
+    def around(self, module: types.ModuleType) -> None:
+        self.loader.exec_module(module)
+        _place_dynamo_stand_in()
+
+
 class _Loaded(importlib.abc.Loader):
     """The loader of a module that importing its package has loaded already: gives that module, runs nothing."""
 
@@ -230,7 +239,9 @@ class _Finder(importlib.abc.MetaPathFinder):
                 return importlib.machinery.ModuleSpec(fullname, _Loaded(loaded), origin=loaded.__spec__.origin)
             return importlib.machinery.PathFinder.find_spec(fullname, package.__path__)
         wrapper: type[_WrappingLoader]
-        if fullname in PACKAGES:
+        if fullname == "torch" and DYNAMO not in sys.modules:
+            wrapper = _ThenDynamoStandIn
+        elif fullname in PACKAGES:
             wrapper = _WithStandIns
         elif fullname == SIGNAL and _signal_alias_pending:
             wrapper = _WithSignalAlias
@@ -244,10 +255,11 @@ class _Finder(importlib.abc.MetaPathFinder):
 
 
 def install() -> None:
-    """Add the finder and the ``torch._dynamo`` stand-in (once) unless ``OPTIMA_LEAN_IMPORTS=0``; modules imported
-    before are not affected."""
+    """Add the finder (once), and the ``torch._dynamo`` stand-in if torch is imported already, unless
+    ``OPTIMA_LEAN_IMPORTS=0``; modules imported before are not affected."""
     if os.environ.get(SWITCH_VARIABLE) == "0":
         return
     if not any(isinstance(finder, _Finder) for finder in sys.meta_path):
         sys.meta_path.insert(0, _Finder())
-    _place_dynamo_stand_in()
+    if "torch" in sys.modules:
+        _place_dynamo_stand_in()
