@@ -1,8 +1,8 @@
 """Wall time and peak memory of a command's whole process tree, for the benchmarks that run ``optima`` as a user would.
 
 The peak is the largest sum of RSS over the command and every process below it (Ray's raylet, GCS and workers
-included), sampled every 0.2 s from ``/proc/<pid>/status``. At that peak the sum is also split by the processes' roles (``driver``, ``raylet``,
-``gcs_server``, Ray workers by their title, ...), which says where the memory went. Shared pages (Ray's object
+included), sampled every 0.2 s from ``/proc/<pid>/status``. At that peak the sum is also split by the processes'
+roles (``driver``, ``raylet``, ``gcs_server``, Ray workers by their title, ...), which says where the memory went. Shared pages (Ray's object
 store, shared libraries such as libtorch) are counted once per process that maps them, so the sum overstates the
 machine's use; it overstates every tool measured this way alike. The peak of the summed PSS (proportional set size:
 each shared page divided among the processes that map it, ``/proc/<pid>/smaps_rollup``) is recorded next to it:

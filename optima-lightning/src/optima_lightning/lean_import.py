@@ -39,7 +39,6 @@ import functools
 import importlib
 import importlib.abc
 import importlib.machinery
-import importlib.util
 import os
 import sys
 import types
@@ -115,7 +114,7 @@ class _StandIn(types.ModuleType):
     def __init__(self, name: str, provided: dict[str, Any], spec: importlib.machinery.ModuleSpec | None = None) -> None:
         super().__init__(name)
         self.__dict__.update(provided)
-        if spec is not None:  # the real package's, so that its submodules are found (and importlib.util.find_spec)
+        if spec is not None:  # the real package's: its submodules are found, importlib.util.find_spec answers
             self.__spec__ = spec
             self.__file__ = spec.origin
             self.__path__ = list(spec.submodule_search_locations or [])
@@ -123,9 +122,14 @@ class _StandIn(types.ModuleType):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):  # the import system asking for __path__ and the like
             raise AttributeError(name)
-        if sys.modules.get(self.__name__) is self:
-            del sys.modules[self.__name__]
-        return getattr(importlib.import_module(self.__name__), name)
+        return getattr(_real_module(self.__name__), name)
+
+
+def _real_module(name: str) -> types.ModuleType:
+    """Import the real module ``name`` in place of its stand-in (any later lookup then gets the real one)."""
+    if isinstance(sys.modules.get(name), _StandIn):
+        del sys.modules[name]
+    return importlib.import_module(name)
 
 
 #: The names each stand-in provides itself.
@@ -135,21 +139,13 @@ _STAND_INS: dict[str, dict[str, Any]] = {
 }
 
 
-def _replace_dynamo_stand_in() -> types.ModuleType:
-    """Import the real ``torch._dynamo`` in place of the stand-in (which any later lookup then answers from)."""
-    if isinstance(sys.modules.get(DYNAMO), _StandIn):
-        del sys.modules[DYNAMO]
-    return importlib.import_module(DYNAMO)
-
-
 def _place_dynamo_stand_in() -> None:
-    """Put the ``torch._dynamo`` stand-in into ``sys.modules`` unless a module of that name is there already."""
-    if DYNAMO in sys.modules:
+    """Put the ``torch._dynamo`` stand-in (with the real package's spec) into ``sys.modules``; torch is imported,
+    and a module of that name is not there yet."""
+    torch = sys.modules["torch"]
+    if DYNAMO in sys.modules or not hasattr(torch, "__path__"):
         return
-    torch_spec = importlib.util.find_spec("torch")  # finds, does not import
-    if torch_spec is None or not torch_spec.submodule_search_locations:
-        return
-    spec = importlib.machinery.PathFinder.find_spec(DYNAMO, list(torch_spec.submodule_search_locations))
+    spec = importlib.machinery.PathFinder.find_spec(DYNAMO, list(torch.__path__))
     if spec is not None:
         sys.modules[DYNAMO] = _StandIn(DYNAMO, _STAND_INS[DYNAMO], spec)
 
@@ -233,7 +229,7 @@ class _Finder(importlib.abc.MetaPathFinder):
         self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname.startswith(DYNAMO + ".") and isinstance(sys.modules.get(DYNAMO), _StandIn):
-            package = _replace_dynamo_stand_in()
+            package = _real_module(DYNAMO)
             loaded = sys.modules.get(fullname)
             if loaded is not None and loaded.__spec__ is not None:
                 return importlib.machinery.ModuleSpec(fullname, _Loaded(loaded), origin=loaded.__spec__.origin)
