@@ -87,6 +87,29 @@ def test_framework_versions_are_read_from_metadata_without_importing() -> None:
     assert descriptor.framework_versions() == {"pluggy": metadata.version("pluggy"), "optima_no_such_framework": None}
 
 
+def test_the_package_index_of_the_installed_distributions_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mapping an import name to its distribution scans every installed package's files (about 0.4 s); ``optima
+    check`` and a run's start look up several, so the scan is made once per process."""
+    from optima_core.plugins import descriptors
+
+    scans = []
+
+    def counting() -> dict[str, list[str]]:
+        scans.append(1)
+        return {"tensorflow": ["tensorflow-cpu"]}
+
+    monkeypatch.setattr(metadata, "packages_distributions", counting)
+    descriptors._packages_distributions.cache_clear()
+    try:
+        descriptor = BackendDescriptor("Toy", "toy:Backend", requires=("optima_no_such_framework",))
+        for _ in range(3):
+            assert descriptor.framework_versions() == {"optima_no_such_framework": None}
+        assert descriptors.providing_distributions("tensorflow.keras") == ["tensorflow-cpu"]
+        assert len(scans) == 1
+    finally:
+        descriptors._packages_distributions.cache_clear()
+
+
 def test_check_prints_each_backends_framework_versions(facts_site: FakeSite, write_config) -> None:
     result = _check(write_config())
     assert result.exit_code == 0, result.output

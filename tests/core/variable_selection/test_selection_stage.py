@@ -95,7 +95,7 @@ def test_third_party_evaluator_is_used_when_named(tmp_path: Path, pre_hpo: Any, 
     import oracle_evaluator
 
     assert oracle_evaluator.CALLS, "the named third-party evaluator was not called"
-    assert len(oracle_evaluator.CALLS[0]) == 10  # every leave-one-out set of the 10 variables
+    assert len(oracle_evaluator.CALLS[0]) == len(VARIABLES)  # every leave-one-out set of the variables
     assert result.selected == INFORMATIVE
     assert set(result.dropped) == set(NOISE)
     assert context.input_handler.get_vars() == INFORMATIVE
@@ -106,7 +106,7 @@ def test_third_party_evaluator_is_used_when_named(tmp_path: Path, pre_hpo: Any, 
     record = json.loads((folder / "variable_selection.json").read_text())
     assert record["selected"] == INFORMATIVE and record["dropped"] == result.dropped
     first = record["iterations"][0]
-    assert len(first["tried"]) == 10 and {"value", "uncertainty"} <= set(first["tried"]["noise1"])
+    assert len(first["tried"]) == len(VARIABLES) and {"value", "uncertainty"} <= set(first["tried"]["noise1"])
     assert [it["accepted"] for it in record["iterations"]][-1] is False
     table = (folder / "variable_selection.txt").read_text()
     assert "ACCEPTED" in table and "rejected" in table and "±" in table
@@ -170,7 +170,7 @@ def test_custom_hook_and_returned_models(tmp_path: Path, pre_hpo: Any, capsys: p
 def test_shuffle_on_fixed_models_finds_the_noise(tmp_path: Path, pre_hpo: Any) -> None:
     result, _ = select(tmp_path, pre_hpo, "shuffle", NO_RETRAIN)
     assert set(INFORMATIVE) <= set(result.selected), result.dropped
-    assert len(set(NOISE) & set(result.dropped)) >= 4, result.selected
+    assert len(set(NOISE) & set(result.dropped)) >= len(NOISE) - 1, result.selected
 
 
 def test_shuffle_selection_is_reproducible(tmp_path: Path, pre_hpo: Any) -> None:
@@ -225,7 +225,7 @@ def test_shuffle_scores_in_the_workers_not_in_the_driver(
         # must not share the machine with them
         assert not scorer_processes()
     assert set(INFORMATIVE) <= set(result.selected), result.dropped
-    assert len(set(NOISE) & set(result.dropped)) >= 4, result.selected
+    assert len(set(NOISE) & set(result.dropped)) >= len(NOISE) - 1, result.selected
 
 
 def test_retrain_iteration_of_a_resumed_run_keeps_its_finished_models(

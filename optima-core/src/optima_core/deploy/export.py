@@ -19,7 +19,6 @@ import importlib.util
 import shutil
 import time
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +29,7 @@ from optima_core.deploy import assignment
 from optima_core.deploy.bundle import INPUT_NAME, ONNX_FOLDER, OPSET, OUTPUT_NAME, write_bundle
 from optima_core.errors import OptimaUserError
 from optima_core.logs import say
+from optima_core.plugins.descriptors import providing_distributions
 
 if TYPE_CHECKING:
     from optima_core.engine.context import RunContext
@@ -100,9 +100,8 @@ def export_after_crossvalidation(
 
 
 def _distribution(module_name: str) -> str:
-    top = module_name.partition(".")[0]
-    names = metadata.packages_distributions().get(top, [])
-    return names[0] if names else top
+    names = providing_distributions(module_name)
+    return names[0] if names else module_name.partition(".")[0]
 
 
 def backend_exporter(manager: Any, model_type: str) -> Any:
