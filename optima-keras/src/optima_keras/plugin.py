@@ -1,7 +1,8 @@
 """OPTIMA Keras plugin: registers the 'Keras' backend (entry point `optima = keras`) and its built-in hooks.
 
 Import-light: nothing here imports the framework; each hook imports its implementation when it is first called,
-i.e. when a Keras model is actually trained. The built-in hooks are ``trylast`` so that a run-config or another
+i.e. when a Keras model is actually trained, and Keras is then imported without running the plotting modules it
+imports and does not use (:mod:`.lean_import`). The built-in hooks are ``trylast`` so that a run-config or another
 plugin implementing the same hook is asked first.
 """
 
@@ -12,6 +13,9 @@ from typing import Any
 
 from optima_core.hookspecs import hookimpl
 from optima_core.plugins.descriptors import BackendDescriptor, Hyperparameter
+from optima_keras import lean_import
+
+lean_import.install()
 
 #: Hyperparameters the built-in model can change while keeping its training state: those of ``compile_model`` (the
 #: Adam settings, the loss and the class weights) and those ``update_model`` applies to the built-in MLP.

@@ -39,7 +39,6 @@ import functools
 import importlib
 import importlib.abc
 import importlib.machinery
-import os
 import sys
 import types
 from collections.abc import Callable, Sequence
@@ -49,8 +48,6 @@ from typing import Any
 PACKAGES = frozenset({"lightning", "pytorch_lightning", "lightning_fabric", "torchmetrics"})
 DYNAMO = "torch._dynamo"
 SIGNAL = "scipy.signal"
-#: Set to 0 to import Lightning with everything it imports.
-SWITCH_VARIABLE = "OPTIMA_LEAN_IMPORTS"
 
 _signal_alias_pending = False
 
@@ -253,7 +250,9 @@ class _Finder(importlib.abc.MetaPathFinder):
 def install() -> None:
     """Add the finder (once), and the ``torch._dynamo`` stand-in if torch is imported already, unless
     ``OPTIMA_LEAN_IMPORTS=0``; modules imported before are not affected."""
-    if os.environ.get(SWITCH_VARIABLE) == "0":
+    from optima_core.training.worker_setup import lean_imports_enabled
+
+    if not lean_imports_enabled():
         return
     if not any(isinstance(finder, _Finder) for finder in sys.meta_path):
         sys.meta_path.insert(0, _Finder())
