@@ -114,6 +114,30 @@ def test_compiled_modules_are_recognised_and_unwrapped() -> None:
 
 
 @without_torchvision
+@without_torchvision
+@pytest.mark.parametrize("first", ["lightning", "torch"])
+def test_the_dynamo_stand_in_stays_whichever_is_imported_first(first: str) -> None:
+    """A trial worker imports its backend's frameworks in the descriptor's order, ``lightning`` first: torch is
+    then imported inside Lightning's import, while the temporary stand-ins are in place. The stand-in must stay
+    afterwards all the same, so that an optimizer's step does not load ``torch._dynamo`` (and sympy)."""
+    result = _run(
+        f"""
+        import json, sys
+        import optima_lightning.plugin
+        import {first}
+        import lightning, torch, torchmetrics
+        name = "torch._dynamo"
+        after_import = {REAL}
+        model = torch.nn.Linear(3, 1)
+        optimizer = torch.optim.Adam(model.parameters())
+        model(torch.zeros(2, 3)).sum().backward()
+        optimizer.step()
+        print(json.dumps([after_import, name in sys.modules, {REAL}, "sympy" in sys.modules]))
+        """
+    )
+    assert result == [False, True, False, False]
+
+
 def test_training_runs_without_dynamo_and_compiles_afterwards() -> None:
     """A fit logs through the ``_ResultCollection`` methods Lightning wraps with ``disable`` and steps torch
     optimizers (their methods wrapped with ``disable``, ``graph_break`` in every step) without loading

@@ -184,6 +184,10 @@ class _WithStandIns(_WrappingLoader):
             for name, stand_in in placed.items():
                 if sys.modules.get(name) is stand_in:
                     del sys.modules[name]
+            # torch imported by the package (a worker imports lightning first) found this temporary stand-in in
+            # place and so did not leave its own: the one that stays for the life of the process goes in now
+            if "torch" in sys.modules:
+                _place_dynamo_stand_in()
 
 
 class _ThenDynamoStandIn(_WrappingLoader):
