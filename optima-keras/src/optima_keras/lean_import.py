@@ -11,7 +11,7 @@ module, the same object every later import gets. So Keras's galleries, a run-con
 OPTIMA's evaluation figures work as before; only a process that never draws skips the cost.
 
 Nothing changes for a module imported before, or when ``OPTIMA_LEAN_IMPORTS=0``
-(:data:`optima_core.training.worker_setup.LEAN_IMPORTS_VARIABLE`).
+(:data:`optima_core.training.lean_imports.LEAN_IMPORTS_VARIABLE`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ import types
 from collections.abc import Sequence
 from typing import Any
 
+from optima_core.training.lean_imports import WrappingLoader, lean_imports_enabled
+
 PACKAGE = "keras"
 #: Modules Keras imports for its galleries only; loaded on first use when Keras's import is what imports them.
 DEFERRED = frozenset({"matplotlib.pyplot", "matplotlib.patches"})
@@ -31,21 +33,11 @@ DEFERRED = frozenset({"matplotlib.pyplot", "matplotlib.patches"})
 _keras_importing = False
 
 
-class _WhileKerasImports(importlib.abc.Loader):
-    """Runs the ``keras`` package's own loader (and leaves it as the module's loader), flagging the import."""
+class _WhileKerasImports(WrappingLoader):
+    """Executes the ``keras`` package with :data:`_keras_importing` set."""
 
-    def __init__(self, loader: Any) -> None:
-        self.loader = loader
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
-        module: types.ModuleType | None = self.loader.create_module(spec)
-        return module
-
-    def exec_module(self, module: types.ModuleType) -> None:
+    def around(self, module: types.ModuleType) -> None:
         global _keras_importing
-        module.__loader__ = self.loader
-        if module.__spec__ is not None:
-            module.__spec__.loader = self.loader
         _keras_importing = True
         try:
             self.loader.exec_module(module)
@@ -75,7 +67,5 @@ class _Finder(importlib.abc.MetaPathFinder):
 
 def install() -> None:
     """Add the finder (once), unless ``OPTIMA_LEAN_IMPORTS=0``; modules imported before are not affected."""
-    from optima_core.training.worker_setup import lean_imports_enabled
-
     if lean_imports_enabled() and not any(isinstance(finder, _Finder) for finder in sys.meta_path):
         sys.meta_path.insert(0, _Finder())

@@ -44,6 +44,8 @@ import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from optima_core.training.lean_imports import WrappingLoader, lean_imports_enabled
+
 #: Top-level packages whose first import is done with the stand-ins in place.
 PACKAGES = frozenset({"lightning", "pytorch_lightning", "lightning_fabric", "torchmetrics"})
 DYNAMO = "torch._dynamo"
@@ -147,27 +149,7 @@ def _place_dynamo_stand_in() -> None:
         sys.modules[DYNAMO] = _StandIn(DYNAMO, _STAND_INS[DYNAMO], spec)
 
 
-class _WrappingLoader(importlib.abc.Loader):
-    """Runs a module's own loader (and leaves it as the module's loader), with :meth:`around` doing the rest."""
-
-    def __init__(self, loader: Any) -> None:
-        self.loader = loader
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
-        module: types.ModuleType | None = self.loader.create_module(spec)
-        return module
-
-    def exec_module(self, module: types.ModuleType) -> None:
-        module.__loader__ = self.loader
-        if module.__spec__ is not None:
-            module.__spec__.loader = self.loader
-        self.around(module)
-
-    def around(self, module: types.ModuleType) -> None:
-        raise NotImplementedError
-
-
-class _WithStandIns(_WrappingLoader):
+class _WithStandIns(WrappingLoader):
     """Executes a package with the stand-ins in ``sys.modules``; takes them out afterwards."""
 
     def around(self, module: types.ModuleType) -> None:
@@ -190,7 +172,7 @@ class _WithStandIns(_WrappingLoader):
                 _place_dynamo_stand_in()
 
 
-class _ThenDynamoStandIn(_WrappingLoader):
+class _ThenDynamoStandIn(WrappingLoader):
     """Executes torch, then puts the ``torch._dynamo`` stand-in into ``sys.modules``."""
 
     def around(self, module: types.ModuleType) -> None:
@@ -212,7 +194,7 @@ class _Loaded(importlib.abc.Loader):
         module.__spec__ = self.spec  # the import system set it to the spec of this loader
 
 
-class _WithSignalAlias(_WrappingLoader):
+class _WithSignalAlias(WrappingLoader):
     """Executes the real ``scipy.signal`` and adds torchmetrics' ``hamming`` alias when SciPy no longer has it."""
 
     def around(self, module: types.ModuleType) -> None:
@@ -235,7 +217,7 @@ class _Finder(importlib.abc.MetaPathFinder):
             if loaded is not None and loaded.__spec__ is not None:
                 return importlib.machinery.ModuleSpec(fullname, _Loaded(loaded), origin=loaded.__spec__.origin)
             return importlib.machinery.PathFinder.find_spec(fullname, package.__path__)
-        wrapper: type[_WrappingLoader]
+        wrapper: type[WrappingLoader]
         if fullname == "torch" and DYNAMO not in sys.modules:
             wrapper = _ThenDynamoStandIn
         elif fullname in PACKAGES:
@@ -254,8 +236,6 @@ class _Finder(importlib.abc.MetaPathFinder):
 def install() -> None:
     """Add the finder (once), and the ``torch._dynamo`` stand-in if torch is imported already, unless
     ``OPTIMA_LEAN_IMPORTS=0``; modules imported before are not affected."""
-    from optima_core.training.worker_setup import lean_imports_enabled
-
     if not lean_imports_enabled():
         return
     if not any(isinstance(finder, _Finder) for finder in sys.meta_path):

@@ -19,20 +19,9 @@ from __future__ import annotations
 
 import gc
 import importlib
-import os
 from typing import Any
 
-#: The environment variable that, set to ``0``, turns off the backends' lean imports of their frameworks
-#: (``optima_lightning.lean_import``, ``optima_keras.lean_import``): frameworks are then imported with everything
-#: they import.
-LEAN_IMPORTS_VARIABLE = "OPTIMA_LEAN_IMPORTS"
-
 _frozen = False
-
-
-def lean_imports_enabled() -> bool:
-    """Whether the backends may import their frameworks without the modules those load and do not use."""
-    return os.environ.get(LEAN_IMPORTS_VARIABLE) != "0"
 
 
 def import_backend_framework(manager: Any, model_type: str) -> None:
