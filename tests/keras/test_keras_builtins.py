@@ -19,7 +19,7 @@ tf = pytest.importorskip("tensorflow")
 from optima_core.builtin.input_handler import InputHandler  # noqa: E402
 from optima_core.plugins.manager import create_plugin_manager  # noqa: E402
 from optima_keras.backend import build_optimizer  # noqa: E402
-from optima_keras.compile import compile_model  # noqa: E402
+from optima_keras.compile import STEPS_PER_EXECUTION, compile_model  # noqa: E402
 from optima_keras.data import build_tensorflow_dataset, to_tensorflow_dataset  # noqa: E402
 from optima_keras.evaluation import get_loss, get_native_metric_values  # noqa: E402
 from optima_keras.losses import ClassWeightedLoss  # noqa: E402
@@ -386,6 +386,62 @@ def test_the_keras_backend_builds_the_optimizer_before_fit(monkeypatch):
     backend._dataset = lambda split: tf_data(make_events(10, 2, seed=3))
     backend.fit(0, 1, lambda epoch, logs: False)
     assert built == [backend.model]
+
+
+def _trained_with_grouped_steps(grouped: bool, handler, events) -> tuple[list, dict]:
+    keras.utils.set_random_seed(7)
+    config = {**SMALL, "batch_size": 48}  # 2000 events: 42 batches, two groups of 16 and a remainder of 10
+    model, data = new_model(config, handler, events)
+    assert model.steps_per_execution == STEPS_PER_EXECUTION
+    if not grouped:
+        model.steps_per_execution = 1
+    build_optimizer(model)
+    history = model.fit(
+        data.shuffle(64, seed=3, reshuffle_each_iteration=True), validation_data=data, epochs=3, verbose=0
+    )
+    return [w.numpy().copy() for w in model.weights], history.history
+
+
+def test_grouped_training_steps_give_the_same_weights_and_logs(handler, binary):
+    """The built-in compile runs several steps per call of the traced step: the same training, step for step."""
+    one_step = _trained_with_grouped_steps(False, handler, binary)
+    grouped = _trained_with_grouped_steps(True, handler, binary)
+    assert STEPS_PER_EXECUTION > 1
+    for single, together in zip(one_step[0], grouped[0], strict=True):
+        np.testing.assert_array_equal(single, together)
+    assert one_step[1] == grouped[1]
+
+
+class _CountingBatches(keras.callbacks.Callback):
+    counts: list[int] = []
+
+    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+        _CountingBatches.counts.append(batch)
+
+
+@pytest.mark.parametrize("with_callbacks", [False, True])
+def test_run_config_callbacks_see_every_batch(with_callbacks, handler, binary):
+    from optima_keras.backend import KerasBackend
+
+    model_config = {**SMALL, "batch_size": 100}  # 20 batches per epoch
+    callbacks = [(_CountingBatches, {})] if with_callbacks else []
+    backend = KerasBackend.__new__(KerasBackend)
+    backend.job = types.SimpleNamespace(
+        run_config=types.SimpleNamespace(callbacks=callbacks),
+        hooks=types.SimpleNamespace(compile_model=lambda **kwargs: compile_model(**kwargs)),
+        metrics=types.SimpleNamespace(native=[], weighted_native=[]),
+        model_config=model_config,
+        input_handler=handler,
+        seed=1,
+    )
+    backend._datasets = {"train": tf_data(binary, 100), "val": tf_data(binary, 100)}
+    backend.model = build_model(model_config, handler, backend._datasets["train"])
+    backend._compile(first_compile=True)
+    assert backend.model.steps_per_execution == (1 if with_callbacks else STEPS_PER_EXECUTION)
+    _CountingBatches.counts = []
+    backend.fit(0, 2, lambda epoch, logs: False)
+    if with_callbacks:
+        assert _CountingBatches.counts == list(range(20)) * 2
 
 
 # -- update_model -----------------------------------------------------------------------------------------------

@@ -77,6 +77,8 @@ class KerasBackend(TrainingBackend):
         return native, weighted
 
     def _compile(self, first_compile: bool) -> None:
+        from optima_keras.compile import grouped_steps
+
         job = self.job
         native, weighted = self._metric_objects()
         compiled = job.hooks.compile_model(
@@ -89,6 +91,9 @@ class KerasBackend(TrainingBackend):
             first_compile=first_compile,
         )
         self.model = compiled if compiled is not None else self.model
+        if job.run_config.callbacks and grouped_steps(self.model):
+            # the run-config's callbacks see every batch (the built-in compile groups steps: optima_keras.compile)
+            self.model.steps_per_execution = 1
 
     def build(self) -> None:
         import keras
