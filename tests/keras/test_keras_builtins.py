@@ -490,6 +490,36 @@ def trained(handler, binary):
     return model
 
 
+def test_the_loss_of_a_split_the_evaluation_predicted_reads_its_predictions(trained, handler, binary, monkeypatch):
+    """The built-in evaluation predicts every split for its figures, then asks ``get_loss`` about the same dataset:
+    that second pass reads the kept predictions (same values), and another model predicts for itself."""
+    from optima_keras.evaluation import KerasLoadedModel
+
+    hooks = types.SimpleNamespace(build_tensorflow_dataset=lambda ray_dataset, **kwargs: tf_data(ray_dataset))
+    loaded = KerasLoadedModel(trained, KERAS_RUN, hooks, handler, SMALL, {"val": binary})
+    expected_loss = given(get_loss(KERAS_RUN, {}, trained, tf_data(binary), handler))
+    expected_outputs = np.concatenate([trained.predict_on_batch(batch[0]) for batch in tf_data(binary)])
+    calls: list[int] = []
+    real = type(trained).predict_on_batch
+
+    def counting(model: Any, x: Any) -> Any:
+        calls.append(id(model))
+        return real(model, x)
+
+    monkeypatch.setattr(type(trained), "predict_on_batch", counting)
+    np.testing.assert_array_equal(loaded.predict_events(binary), expected_outputs)
+    batches = len(calls)
+    assert batches == len(list(tf_data(binary)))
+    assert given(get_loss(KERAS_RUN, {}, trained, loaded.dataset("val"), handler)) == expected_loss
+    assert len(calls) == batches  # no second prediction pass
+    other = keras.models.clone_model(trained)
+    other.compile(loss="binary_crossentropy")
+    get_loss(KERAS_RUN, {}, other, loaded.dataset("val"), handler)
+    assert calls.count(id(other)) == batches  # kept predictions belong to the model that made them
+    loaded.predict_events({**binary})  # events that are none of its splits: predicted, nothing kept
+    assert len(calls) == 3 * batches
+
+
 def test_get_loss_is_the_weighted_mean(trained, handler, binary):
     p = trained.predict(binary["Input"], verbose=0)[:, 0].astype(np.float64)
     per_event = bce(binary["Target"], p)

@@ -7,6 +7,7 @@ run-config's ``model_type`` is not ``'Keras'``, so the Lightning backend's imple
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,8 +30,21 @@ def _split(batch: Any) -> tuple[Any, Any, Any]:
     return batch[0], batch[1], batch[2] if len(batch) == 3 else None
 
 
+#: ``(targets, predictions, sample_weight)`` of every batch of a split a loaded model has predicted whole
+#: (:meth:`KerasLoadedModel.predict_events`), kept with the model they came from for as long as the dataset lives.
+#: The evaluation predicts each split for its figures and then asks ``get_loss`` (and the native metrics) about the
+#: same dataset; a loaded model's inference is deterministic, so those read these instead of predicting again.
+_predicted: weakref.WeakKeyDictionary[Any, tuple[weakref.ref[Any], list[tuple[Any, Any, Any]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def predicted_batches(model: keras.Model, dataset: Any) -> Iterator[tuple[Any, Any, Any]]:
     """Yield ``(targets, predictions, sample_weight or None)`` for every batch of ``dataset`` (inference mode)."""
+    known = _predicted.get(dataset)
+    if known is not None and known[0]() is model:
+        yield from known[1]
+        return
     # predict_on_batch runs the model's own traced predict function, kept on the model between calls: much faster
     # than an eager call per batch, and no tf.function retracing per call (which TensorFlow warns about).
     for batch in dataset:
@@ -138,8 +152,29 @@ class KerasLoadedModel(LoadedModel):
         return tensorflow_dataset(self.hooks, data, self.input_handler, self.run_config, self.model_config)
 
     def predict_events(self, data: EventData) -> np.ndarray:
-        """The outputs for the inputs of every batch ``build_tensorflow_dataset`` makes of ``data``."""
-        return dataset_predictions(self.model, self._tensorflow_dataset(data))
+        """The outputs for the inputs of every batch ``build_tensorflow_dataset`` makes of ``data``.
+
+        For one of the model's own splits the batches' targets, weights and outputs are also kept for
+        :func:`predicted_batches` (the evaluation's loss and metrics on the same dataset).
+        """
+        split = next((name for name, events in (self.data or {}).items() if events is data), None)
+        if split is None:
+            return dataset_predictions(self.model, self._tensorflow_dataset(data))
+        dataset = self.dataset(split)
+        outputs: list[np.ndarray] = []
+        kept: list[tuple[Any, Any, Any]] | None = []
+        for batch in dataset:
+            outputs.append(np.asarray(self.model.predict_on_batch(batch[0])))
+            if kept is not None:
+                try:
+                    _, targets, weights = _split(batch)
+                except ValueError:  # a run-config's own batch structure: the hooks predict it themselves
+                    kept = None
+                else:
+                    kept.append((targets, outputs[-1], weights))
+        if kept is not None:
+            _predicted[dataset] = (weakref.ref(self.model), kept)
+        return np.concatenate(outputs) if outputs else np.empty((0,))
 
     def dataset(self, split: str, weighted: bool = True) -> Any:
         if split not in self._datasets:
