@@ -34,7 +34,9 @@ def test_the_side_process_keeps_its_imports_out_of_the_garbage_collections() -> 
     """The function's module is imported with collections paused and then frozen: the figures' collections scan
     only what the drawing makes, not matplotlib's modules."""
     with side_processes_allowed():
-        assert call("gc:get_freeze_count") > 10_000
+        # everything the process holds after its imports: about 10,000 objects, fewer when the modules come from
+        # bytecode caches; 0 without the freeze
+        assert call("gc:get_freeze_count") > 2_000
         assert call("gc:isenabled") is True
 
 
