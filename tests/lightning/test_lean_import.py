@@ -114,7 +114,6 @@ def test_compiled_modules_are_recognised_and_unwrapped() -> None:
 
 
 @without_torchvision
-@without_torchvision
 @pytest.mark.parametrize("first", ["lightning", "torch"])
 def test_the_dynamo_stand_in_stays_whichever_is_imported_first(first: str) -> None:
     """A trial worker imports its backend's frameworks in the descriptor's order, ``lightning`` first: torch is
@@ -138,6 +137,7 @@ def test_the_dynamo_stand_in_stays_whichever_is_imported_first(first: str) -> No
     assert result == [False, True, False, False]
 
 
+@without_torchvision
 def test_training_runs_without_dynamo_and_compiles_afterwards() -> None:
     """A fit logs through the ``_ResultCollection`` methods Lightning wraps with ``disable`` and steps torch
     optimizers (their methods wrapped with ``disable``, ``graph_break`` in every step) without loading
