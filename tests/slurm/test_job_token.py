@@ -105,9 +105,11 @@ def test_connect_joins_a_token_cluster_with_the_token_and_is_refused_without(
         assert joined.returncode == 0 and "CPUS 1.0" in joined.stdout, joined.stdout + joined.stderr
         wrong = tmp_path / "wrong_token"
         wrong.write_text("0" * 64)
+        # A refused driver retries the GCS about once a second, 20 times by default; Ray's own budget for that wait
+        # (RAY_gcs_server_port_wait_time_s) cuts it short. The refusal is still the GCS's token check.
         refused = subprocess.run(
             [sys.executable, "-c", JOIN, address],
-            env={**env, "RAY_AUTH_TOKEN_PATH": str(wrong)},
+            env={**env, "RAY_AUTH_TOKEN_PATH": str(wrong), "RAY_gcs_server_port_wait_time_s": "2"},
             capture_output=True,
             text=True,
             timeout=120,
