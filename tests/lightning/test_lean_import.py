@@ -1,4 +1,4 @@
-"""Lightning imported and trained without ``torch._dynamo`` and ``scipy.signal``, every behaviour they give kept.
+"""Lightning imported and trained without ``torch._dynamo``, ``scipy.signal`` and matplotlib, every behaviour kept.
 
 Each check runs in a fresh interpreter (the modules in question are loaded once per process), importing the plugin
 first as a run does. ``REAL`` is the expression "the real module of that name is loaded" (a stand-in does not count).
@@ -41,13 +41,13 @@ _LOADED = f"""
     import json, sys
     import optima_lightning.plugin
     import lightning.pytorch, pytorch_lightning, torchmetrics
-    print(json.dumps({{name: {REAL} for name in ("torch._dynamo", "scipy.signal", "sympy")}}))
+    print(json.dumps({{name: {REAL} for name in ("torch._dynamo", "scipy.signal", "sympy", "matplotlib")}}))
 """
 
 
 @without_torchvision
 def test_lightning_imports_without_dynamo_and_scipy_signal() -> None:
-    assert _run(_LOADED) == {"torch._dynamo": False, "scipy.signal": False, "sympy": False}
+    assert _run(_LOADED) == {"torch._dynamo": False, "scipy.signal": False, "sympy": False, "matplotlib": False}
 
 
 def test_the_dynamo_stand_in_comes_with_torch() -> None:
@@ -65,7 +65,61 @@ def test_the_dynamo_stand_in_comes_with_torch() -> None:
 
 
 def test_switched_off_imports_them_as_lightning_does() -> None:
-    assert _run(_LOADED, OPTIMA_LEAN_IMPORTS="0") == {"torch._dynamo": True, "scipy.signal": True, "sympy": True}
+    assert _run(_LOADED, OPTIMA_LEAN_IMPORTS="0") == {
+        "torch._dynamo": True,
+        "scipy.signal": True,
+        "sympy": True,
+        "matplotlib": True,
+    }
+
+
+def test_torchmetrics_plots_with_the_real_matplotlib_after_the_lean_import() -> None:
+    """torchmetrics' plotting module was imported with stand-ins for matplotlib; its figures, type checks and style
+    context are matplotlib's own once something plots."""
+    result = _run(
+        """
+        import json, sys
+        import optima_lightning.plugin
+        import torch
+        from torchmetrics.classification import BinaryAccuracy
+        from torchmetrics.utilities import plot
+        before = "matplotlib" in sys.modules
+        import matplotlib
+        matplotlib.use("Agg")
+        matplotlib.rcParams["lines.linewidth"] = 7.0
+        metric = BinaryAccuracy()
+        metric.update(torch.tensor([0.2, 0.8, 0.6]), torch.tensor([0, 1, 0]))
+        figure, axes = metric.plot()
+        import matplotlib.axes, matplotlib.colors, matplotlib.figure, matplotlib.pyplot as plt
+        with plot.style_change(["default"]):
+            inside = matplotlib.rcParams["lines.linewidth"]
+        print(json.dumps([
+            before,
+            all(type(sys.modules[name]).__name__ == "module" for name in
+                ("matplotlib", "matplotlib.axes", "matplotlib.colors", "matplotlib.pyplot")),
+            isinstance(figure, matplotlib.figure.Figure), isinstance(axes, matplotlib.axes.Axes),
+            isinstance(axes, plot._AX_TYPE), isinstance(figure, plot._AX_TYPE),
+            issubclass(matplotlib.colors.ListedColormap, plot._CMAP_TYPE.__args__[0]),
+            plot.plt.subplots is plt.subplots, plot.matplotlib.axes.Axes is matplotlib.axes.Axes,
+            inside, matplotlib.rcParams["lines.linewidth"],
+        ]))
+        """
+    )
+    assert result == [False, True, True, True, True, False, True, True, True, 1.5, 7.0]
+
+
+def test_matplotlib_imported_before_lightning_is_left_as_it_is() -> None:
+    result = _run(
+        """
+        import json, sys
+        import matplotlib, matplotlib.pyplot as plt
+        import optima_lightning.plugin
+        import torchmetrics
+        from torchmetrics.utilities import plot
+        print(json.dumps([plot.plt is plt, plot._AX_TYPE is matplotlib.axes.Axes]))
+        """
+    )
+    assert result == [True, True]
 
 
 def test_scipy_signal_imported_later_is_the_real_module_with_torchmetrics_alias() -> None:
