@@ -1,6 +1,7 @@
 """One training epoch of the built-in Lightning MLP under OPTIMA's Trainer vs. a plain PyTorch loop.
 
 Usage: .venv/bin/python benchmarks/lightning_epoch.py [--events 1000000] [--batch-sizes 1024 256] [--repeats 3]
+       [--trainer-steps 3000]
 
 Generates ``events`` x 20 float32 inputs, a binary target and positive weights (seeded numpy arrays; the tensors
 share their memory via ``torch.from_numpy``). One ``LitModel`` is built with a typical config (3 hidden layers of
@@ -19,6 +20,11 @@ share their memory via ``torch.from_numpy``). One ``LitModel`` is built with a t
 Each variant runs one warm-up epoch and then ``repeats`` timed epochs; the medians are compared. Both use
 ``torch.set_num_threads`` = the number of usable CPUs. Check: Lightning / plain <= 1.5 for every batch size;
 exit status 1 if a check fails.
+
+Last, the Trainer's own cost per optimizer step, without the model's: ``--trainer-steps`` steps of a module with
+one parameter on one-element batches (SGD, learning rate 0), under the same Trainer and in a hand-written loop,
+and the difference per step (a fixed cost, whatever the model and batch size). Not a check; it says how much of
+the difference above no change to OPTIMA's own code can remove.
 """
 
 from __future__ import annotations
@@ -145,6 +151,71 @@ def plain_epoch(model: Any, tensors: tuple[Any, ...], batch_size: int, generator
     return time.perf_counter() - start
 
 
+def trainer_step_cost(steps: int, repeats: int) -> tuple[float, float]:
+    """Median microseconds per step of a one-parameter module under the benchmark's Trainer and in a hand loop."""
+    import lightning.pytorch as pl
+    import torch
+
+    class OneParameter(pl.LightningModule):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(1))
+
+        def training_step(self, batch: Any, batch_idx: int) -> Any:
+            return (self.weight * batch[0]).sum()
+
+        def configure_optimizers(self) -> Any:
+            return torch.optim.SGD(self.parameters(), lr=0.0)
+
+    batch = (torch.ones(1),)
+
+    class Batches:
+        def __len__(self) -> int:
+            return steps
+
+        def __iter__(self) -> Any:
+            return iter([batch] * steps)
+
+    times: dict[str, float] = {}
+
+    class EpochTimer(pl.Callback):  # type: ignore[misc]
+        def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+            times["start"] = time.perf_counter()
+
+        def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+            times["end"] = time.perf_counter()
+
+    def under_trainer() -> float:
+        trainer = pl.Trainer(
+            max_epochs=1,
+            callbacks=[EpochTimer()],
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            accelerator="cpu",
+            devices=1,
+            use_distributed_sampler=False,
+        )
+        trainer.fit(OneParameter(), train_dataloaders=Batches())
+        return (times["end"] - times["start"]) / steps * 1e6
+
+    def by_hand() -> float:
+        module = OneParameter()
+        optimizer = module.configure_optimizers()
+        start = time.perf_counter()
+        for index, item in enumerate(Batches()):
+            loss = module.training_step(item, index)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return (time.perf_counter() - start) / steps * 1e6
+
+    runs = [(under_trainer(), by_hand()) for _ in range(repeats + 1)][1:]  # the first pair warms up
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
 def measure(events: dict[str, np.ndarray], batch_size: int, repeats: int) -> dict[str, list[float]]:
     """Warm-up plus ``repeats`` timed epochs of each variant, alternating, each from a copy of the same model."""
     import torch
@@ -170,6 +241,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1024, 256])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--trainer-steps", type=int, default=3000)
     options = parser.parse_args()
 
     import lightning
@@ -218,6 +290,11 @@ def main() -> int:
     for batch_size, steps, _, lightning_s, plain_s, _ in rows:
         overhead_us = (lightning_s - plain_s) / steps * 1e6
         print(f"batch size {batch_size}: Lightning overhead {overhead_us:.0f} us per step")
+    trainer_us, hand_us = trainer_step_cost(options.trainer_steps, options.repeats)
+    print(
+        f"the Trainer's own cost per step (one-parameter module, {options.trainer_steps} steps): {trainer_us:.0f} us "
+        f"under the Trainer, {hand_us:.0f} us by hand, {trainer_us - hand_us:.0f} us more per step"
+    )
     print(f"load average at the end {load_average()} (other processes on the CPUs distort the times)")
     print(f"ratio <= {MAX_RATIO:g} for every batch size: {'OK' if ok else 'FAIL'}")
     return 0 if ok else 1
