@@ -99,8 +99,10 @@ def prepared_model(events: dict[str, np.ndarray], batch_size: int) -> tuple[Any,
     return model, data_module
 
 
-def lightning_epoch(model: Any, data_module: Any) -> float:
-    """Seconds of one training epoch under a Trainer configured like OPTIMA's Lightning backend."""
+def timed_training_epoch(module: Any, **fit_arguments: Any) -> float:
+    """Seconds of one training epoch of ``module`` under a Trainer configured like OPTIMA's Lightning backend (no
+    validation); ``fit_arguments`` go to ``Trainer.fit``. Measured between ``on_train_epoch_start`` and
+    ``on_train_epoch_end``, so the Trainer's set-up is excluded."""
     import lightning.pytorch as pl
 
     times: dict[str, float] = {}
@@ -125,8 +127,13 @@ def lightning_epoch(model: Any, data_module: Any) -> float:
         use_distributed_sampler=False,
         limit_val_batches=0,
     )
-    trainer.fit(model, datamodule=data_module)
+    trainer.fit(module, **fit_arguments)
     return times["end"] - times["start"]
+
+
+def lightning_epoch(model: Any, data_module: Any) -> float:
+    """Seconds of one training epoch under a Trainer configured like OPTIMA's Lightning backend."""
+    return timed_training_epoch(model, datamodule=data_module)
 
 
 def plain_epoch(model: Any, tensors: tuple[Any, ...], batch_size: int, generator: Any) -> float:
@@ -176,30 +183,8 @@ def trainer_step_cost(steps: int, repeats: int) -> tuple[float, float]:
         def __iter__(self) -> Any:
             return iter([batch] * steps)
 
-    times: dict[str, float] = {}
-
-    class EpochTimer(pl.Callback):  # type: ignore[misc]
-        def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
-            times["start"] = time.perf_counter()
-
-        def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
-            times["end"] = time.perf_counter()
-
     def under_trainer() -> float:
-        trainer = pl.Trainer(
-            max_epochs=1,
-            callbacks=[EpochTimer()],
-            logger=False,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            num_sanity_val_steps=0,
-            accelerator="cpu",
-            devices=1,
-            use_distributed_sampler=False,
-        )
-        trainer.fit(OneParameter(), train_dataloaders=Batches())
-        return (times["end"] - times["start"]) / steps * 1e6
+        return timed_training_epoch(OneParameter(), train_dataloaders=Batches()) / steps * 1e6
 
     def by_hand() -> float:
         module = OneParameter()
