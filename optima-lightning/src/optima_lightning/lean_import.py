@@ -188,8 +188,6 @@ _STAND_INS: dict[str, dict[str, Any]] = {
         "style": types.SimpleNamespace(context=style_context),
     },
 }
-#: The stand-ins placed while the packages import (the matplotlib ones only together, see _matplotlib_stand_ins).
-_TEMPORARY = (SIGNAL,)
 
 
 def _spec(name: str) -> importlib.machinery.ModuleSpec | None:
@@ -233,7 +231,7 @@ class _WithStandIns(WrappingLoader):
     def around(self, module: types.ModuleType) -> None:
         global _signal_alias_pending
         placed: dict[str, _StandIn] = {}
-        for name in (DYNAMO, *_TEMPORARY):
+        for name in (DYNAMO, SIGNAL):  # the matplotlib ones only together, see _matplotlib_stand_ins
             if name not in sys.modules:
                 placed[name] = sys.modules[name] = _StandIn(name, _STAND_INS[name])
         for name, stand_in in _matplotlib_stand_ins().items():
