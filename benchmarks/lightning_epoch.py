@@ -8,11 +8,11 @@ share their memory via ``torch.from_numpy``). One ``LitModel`` is built with a t
 32 units, swish, dropout 0.1, batch norm between hidden layers) and prepared once on a ``DefaultDataModule``
 (normalisation fitted). Every timed epoch starts from a copy of that prepared model and a fresh Adam:
 
-* **Lightning**: ``lightning.pytorch.Trainer`` with the arguments of OPTIMA's ``LightningBackend.fit`` (no logger,
-  no checkpointing, no progress bar or model summary, no sanity check, CPU, one device, no distributed sampler),
-  ``max_epochs=1`` and ``limit_val_batches=0``, fed by the ``DefaultDataModule``'s shuffled ``TensorBatches``. The
-  time is taken by a callback between ``on_train_epoch_start`` and ``on_train_epoch_end``, so Trainer setup is
-  excluded.
+* **Lightning**: ``lightning.pytorch.Trainer`` with ``optima_lightning.backend.trainer_arguments``, as every trial
+  (no logger, no checkpointing, no progress bar or model summary, no sanity check, no profiling, CPU, one device, no
+  distributed sampler), ``max_epochs=1`` and ``limit_val_batches=0``, fed by the ``DefaultDataModule``'s shuffled
+  ``TensorBatches``. The time is taken by a callback between ``on_train_epoch_start`` and ``on_train_epoch_end``,
+  so Trainer setup is excluded.
 * **Plain PyTorch**: the same modules and the same loss (``model.event_losses`` + ``model.regularization``, the
   objective of ``training_step``), ``configure_optimizers()``'s Adam, batches sliced from the same tensors with a
   fresh ``randperm`` per epoch (as ``TensorBatches``), ``zero_grad`` / ``backward`` / ``step`` per batch.
@@ -105,6 +105,8 @@ def timed_training_epoch(module: Any, **fit_arguments: Any) -> float:
     ``on_train_epoch_end``, so the Trainer's set-up is excluded."""
     import lightning.pytorch as pl
 
+    from optima_lightning.backend import trainer_arguments
+
     times: dict[str, float] = {}
 
     class EpochTimer(pl.Callback):  # type: ignore[misc]
@@ -114,19 +116,7 @@ def timed_training_epoch(module: Any, **fit_arguments: Any) -> float:
         def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
             times["end"] = time.perf_counter()
 
-    trainer = pl.Trainer(
-        max_epochs=1,
-        callbacks=[EpochTimer()],
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        accelerator="cpu",
-        devices=1,
-        use_distributed_sampler=False,
-        limit_val_batches=0,
-    )
+    trainer = pl.Trainer(**trainer_arguments(1, callbacks=[EpochTimer()], limit_val_batches=0))
     trainer.fit(module, **fit_arguments)
     return times["end"] - times["start"]
 

@@ -8,6 +8,8 @@ Predictions call ``predict_step`` with whole batches under ``torch.inference_mod
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import inspect
 import shutil
 from collections.abc import Callable
@@ -25,6 +27,46 @@ def _lightning() -> Any:
     import lightning.pytorch as pl
 
     return pl
+
+
+_NOTHING_TO_PROFILE = contextlib.nullcontext()
+
+
+@functools.cache
+def _profiler_class() -> type:
+    from lightning.pytorch.profilers import PassThroughProfiler
+
+    class QuietProfiler(PassThroughProfiler):  # type: ignore[misc]
+        """Records nothing, like Lightning's default profiler, at a fraction of its cost per hook.
+
+        The Trainer wraps each of the ~25 hook calls of a training step in ``profiler.profile(name)``; the default
+        does it through a generator-based context manager (about 54 us per step on the 2-core VM, 10 % of the
+        Trainer's own cost per step). One shared no-op context does the same nothing.
+        """
+
+        def profile(self, action_name: str) -> contextlib.AbstractContextManager[Any]:
+            return _NOTHING_TO_PROFILE
+
+    return QuietProfiler
+
+
+def trainer_arguments(max_epochs: int, use_gpu: bool = False, **extra: Any) -> dict[str, Any]:
+    """The keyword arguments of the ``Trainer`` that trains every model: OPTIMA's epoch loop does the logging,
+    checkpointing and progress output, so Lightning's own are off; one device, no sanity check, no profiling.
+    ``extra`` (callbacks, ``default_root_dir``, ...) is added as given."""
+    return {
+        "max_epochs": max_epochs,
+        "logger": False,
+        "enable_checkpointing": False,
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+        "num_sanity_val_steps": 0,
+        "accelerator": "gpu" if use_gpu else "cpu",
+        "devices": 1,
+        "use_distributed_sampler": False,
+        "profiler": _profiler_class()(),
+        **extra,
+    }
 
 
 def data_module(
@@ -167,17 +209,7 @@ class LightningBackend(TrainingBackend):
         callbacks = [_EpochCallback()] + [cls(**kwargs) for cls, kwargs in self.job.run_config.callbacks]
         use_gpu = bool(self.job.extra.get("use_gpu"))
         self.trainer = pl.Trainer(
-            max_epochs=max_epochs,
-            callbacks=callbacks,
-            logger=False,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            num_sanity_val_steps=0,
-            accelerator="gpu" if use_gpu else "cpu",
-            devices=1,
-            use_distributed_sampler=False,
-            default_root_dir=str(self.job.workdir),
+            **trainer_arguments(max_epochs, use_gpu, callbacks=callbacks, default_root_dir=str(self.job.workdir))
         )
         resume: dict[str, Any] = {}
         if self._resume_from is not None:
