@@ -338,6 +338,43 @@ def test_val_loss_is_the_weighted_mean_over_the_whole_validation_set(trained) ->
     assert validated == pytest.approx(((w * per_event).sum() / w.sum()).item(), rel=1e-4)
 
 
+def test_train_loss_is_the_batch_size_weighted_mean_of_the_epochs_batch_losses() -> None:
+    class Recording(LitModel):
+        def on_train_epoch_start(self) -> None:
+            super().on_train_epoch_start()
+            self.batch_losses: list[tuple[float, int]] = []
+
+        def training_step(self, batch, batch_idx: int = 0):
+            objective = super().training_step(batch, batch_idx)
+            self.batch_losses.append((objective.item(), len(batch[0])))
+            return objective
+
+    lightning.seed_everything(5, verbose=False)
+    events = make_events(300)  # batches of 128, 128 and 44 events: an unweighted mean of the three would differ
+    model = Recording(model_config={"num_layers": 1, "units": 4, "l2_lambda": 0.01}, input_vars=VARS)
+    model.prepare(handler(), Events(events), first_prepare=True)
+    trainer = make_trainer(max_epochs=2, num_sanity_val_steps=0)
+    trainer.fit(model, Events(events))
+    assert [n for _, n in model.batch_losses] == [128, 128, 44]
+    expected = sum(loss * n for loss, n in model.batch_losses) / 300
+    assert trainer.callback_metrics["train_loss"].item() == pytest.approx(expected, rel=1e-6)
+    assert expected != pytest.approx(sum(loss for loss, _ in model.batch_losses) / 3, rel=1e-6)
+
+
+def test_the_epoch_mean_takes_tensor_weights_per_event_or_one_number_for_all() -> None:
+    from optima_lightning.losses import WeightedMean
+
+    values, weights = torch.tensor([1.0, 2.0, 4.0]), torch.tensor([0.5, 1.0, 2.5])
+    per_event, shared = WeightedMean(), WeightedMean()
+    per_event.update(values, weights)
+    per_event.update(torch.tensor(3.0), torch.tensor(2.0))
+    shared.update(values, 2.0)  # every value weighs 2
+    shared.update(torch.tensor(3.0), 2.0)
+    assert per_event.compute().item() == pytest.approx((0.5 + 2 + 10 + 6) / 6)
+    assert shared.compute().item() == pytest.approx((1 + 2 + 4 + 3) / 4)
+    assert shared.weight_sum.item() == 8.0
+
+
 def test_metrics_are_logged_under_their_names_and_weighted_ones_are_not_computed(trained) -> None:
     logged = trained.trainer.callback_metrics
     assert {"train_loss", "val_loss", "train_auc", "val_auc"} <= set(logged)

@@ -108,10 +108,15 @@ class WeightedMean(Metric):
         self.add_state("weighted_sum", default=torch.tensor(0.0), dist_reduce_fx="sum")
         self.add_state("weight_sum", default=torch.tensor(0.0), dist_reduce_fx="sum")
 
-    def update(self, values: torch.Tensor, weights: torch.Tensor) -> None:
-        """Add one batch of per-event ``values`` and their ``weights``."""
-        self.weighted_sum += (values.detach() * weights).sum().to(self.weighted_sum.dtype)
-        self.weight_sum += weights.sum().to(self.weight_sum.dtype)
+    def update(self, values: torch.Tensor, weights: torch.Tensor | float) -> None:
+        """Add one batch of per-event ``values`` and their ``weights``; a number as ``weights`` weighs every value
+        alike (the training loss, one value per batch weighed by the batch size)."""
+        if isinstance(weights, torch.Tensor):
+            self.weighted_sum += (values.detach() * weights).sum().to(self.weighted_sum.dtype)
+            self.weight_sum += weights.sum().to(self.weight_sum.dtype)
+        else:  # two in-place operations instead of six and a new tensor: this runs at every training step
+            self.weighted_sum.add_(values.detach().sum(), alpha=weights)
+            self.weight_sum.add_(weights * values.numel())
 
     def compute(self) -> torch.Tensor:
         """The weighted mean; like :func:`weighted_mean`, a zero weight sum gives the weighted sum instead of NaN."""

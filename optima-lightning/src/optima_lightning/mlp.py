@@ -277,7 +277,7 @@ class LitModel(lightning.LightningModule):
         """
         logits, targets, loss, weights = self.event_losses(batch)
         objective = losses.weighted_mean(loss, weights) + self.regularization()
-        self.train_loss_mean.update(objective, objective.new_tensor(float(targets.shape[0])))
+        self.train_loss_mean.update(objective, targets.shape[0])
         self._update_metrics("train_", logits, targets)
         self._log_epoch_values("train", self.train_loss_mean)
         return objective
