@@ -32,7 +32,10 @@ Per events size, in order:
    slot that is free.
 
 It prints a table per size (HPO wall time, floor, ratio, overhead = HPO / floor - 1) and exits with status 1 when the
-overhead at the largest size is above ``--max-overhead`` (or a run fails). Other processes on the CPUs distort both
+overhead at the largest size is above ``--max-overhead`` (or a run fails). Per size it also prints the two parts of
+the overhead: the median epoch after each trial's first (Tune's ``time_this_iter_s``) against the floor's, and the
+trials' first epochs (set-up, and on a new worker its start and imports) against the floor's build plus first
+epoch. Other processes on the CPUs distort both
 times; the load average is printed. Results go into benchmarks/RESULTS.md by hand, with the machine state.
 """
 
@@ -43,6 +46,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -132,6 +136,33 @@ def hpo_seconds(run: Path) -> float:
     return float(found[0])
 
 
+def trial_epoch_seconds(run: Path) -> list[list[float]]:
+    """Tune's ``time_this_iter_s`` of every epoch of every main-HPO trial (one list per trial; the first epoch
+    includes the trial's set-up, and on a new worker its start and imports)."""
+    trials = []
+    for results in sorted((run / MAIN_HPO_STAGE / "tune" / "trials").glob("*/result.json")):
+        rows = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+        trials.append([float(row["time_this_iter_s"]) for row in rows])
+    return trials
+
+
+def epoch_summary(trial_epochs: list[list[float]], floor: dict[str, Any]) -> str:
+    """Where the HPO's time differs from the floor's: the epochs after each trial's first against the floor's, and
+    each trial's first epoch against the floor's build plus one epoch."""
+    later = [s for epochs in trial_epochs for s in epochs[1:]]
+    floor_later = [s for epochs in floor["epoch_seconds"] for s in epochs[1:]]
+    if not later or not floor_later:
+        return "epochs: too few to compare"
+    firsts = sorted(epochs[0] for epochs in trial_epochs if epochs)
+    floor_first = statistics.median(b + e[0] for b, e in zip(floor["builds"], floor["epoch_seconds"], strict=True))
+    trial_median, floor_median = statistics.median(later), statistics.median(floor_later)
+    return (
+        f"epochs after the first: trials {trial_median:.2f} s, floor {floor_median:.2f} s "
+        f"({(trial_median / floor_median - 1) * 100:+.1f}%, medians); first epochs: trials "
+        f"{', '.join(f'{s:.2f}' for s in firsts)} s, floor's build + first epoch {floor_first:.2f} s"
+    )
+
+
 # -- the compute floor (run in its own process: --floor-of RUN PARQUET) ------------------------------------------------
 
 
@@ -159,8 +190,11 @@ def validation_pass(model: Any, tensors: tuple[Any, ...], batch_size: int) -> fl
     return time.perf_counter() - start
 
 
-def floor_trial(config: dict[str, Any], epochs: int, data: dict[str, dict[str, Any]], variables: list[str]) -> float:
-    """Seconds of one trial in plain PyTorch: build + normalisation fit, then ``epochs`` x (training + validation)."""
+def floor_trial(
+    config: dict[str, Any], epochs: int, data: dict[str, dict[str, Any]], variables: list[str]
+) -> dict[str, Any]:
+    """One trial in plain PyTorch: build + normalisation fit, then ``epochs`` x (training + validation).
+    ``{"seconds": total, "build": seconds of the build and fit, "epochs": seconds of each epoch}``."""
     import torch
 
     from optima_lightning.data import DefaultDataModule, tensors_of
@@ -173,13 +207,15 @@ def floor_trial(config: dict[str, Any], epochs: int, data: dict[str, dict[str, A
     module.setup("fit")
     model = LitModel(model_config=config, input_vars=variables, metrics=[], weighted_metrics=[])
     model.prepare(handler, module, first_prepare=True)
-    seconds = time.perf_counter() - start
+    build = time.perf_counter() - start
     train, val = tensors_of(data["train"]), tensors_of(data["val"])
     generator = torch.Generator().manual_seed(0)
-    for _ in range(epochs):
-        seconds += plain_epoch(model, train, int(config["batch_size"]), generator)
-        seconds += validation_pass(model, val, int(config["batch_size"]))
-    return seconds
+    epoch_seconds = [
+        plain_epoch(model, train, int(config["batch_size"]), generator)
+        + validation_pass(model, val, int(config["batch_size"]))
+        for _ in range(epochs)
+    ]
+    return {"seconds": build + sum(epoch_seconds), "build": build, "epochs": epoch_seconds}
 
 
 def floor_main(run: Path, parquet: Path) -> None:
@@ -203,9 +239,18 @@ def floor_main(run: Path, parquet: Path) -> None:
         "val": {key: value[n_train:] for key, value in columns.items()},
     }
     trials = json.loads((run / MAIN_HPO_STAGE / "trials.json").read_text())
-    seconds = [floor_trial(dict(trial["config"]), int(trial["epochs"]), data, variables) for trial in trials]
-    epochs = [int(trial["epochs"]) for trial in trials]
-    print(json.dumps({"trials": seconds, "epochs": epochs, "slots": manifest["resources"]["concurrent_trials"]}))
+    measured = [floor_trial(dict(trial["config"]), int(trial["epochs"]), data, variables) for trial in trials]
+    print(
+        json.dumps(
+            {
+                "trials": [m["seconds"] for m in measured],
+                "builds": [m["build"] for m in measured],
+                "epoch_seconds": [m["epochs"] for m in measured],
+                "epochs": [int(trial["epochs"]) for trial in trials],
+                "slots": manifest["resources"]["concurrent_trials"],
+            }
+        )
+    )
 
 
 def floor_of(run: Path, parquet: Path) -> dict[str, Any]:
@@ -265,6 +310,7 @@ def main() -> int:
             f"{floor['slots']} slots; load average {load_average()}",
             flush=True,
         )
+        print(f"{events} events: {epoch_summary(trial_epoch_seconds(run), floor)}", flush=True)
 
     print()
     print(
