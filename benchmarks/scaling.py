@@ -35,8 +35,7 @@ It prints a table per size (HPO wall time, floor, ratio, overhead = HPO / floor 
 overhead at the largest size is above ``--max-overhead`` (or a run fails). Per size it also prints the two parts of
 the overhead: the median epoch after each trial's first (Tune's ``time_this_iter_s``) against the floor's, and the
 trials' first epochs (set-up, and on a new worker its start and imports) against the floor's build plus first
-epoch. Other processes on the CPUs distort both
-times; the load average is printed. Results go into benchmarks/RESULTS.md by hand, with the machine state.
+epoch. Other processes on the CPUs distort both times; the load average is printed. Results go into benchmarks/RESULTS.md by hand, with the machine state.
 """
 
 from __future__ import annotations

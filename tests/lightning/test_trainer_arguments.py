@@ -57,10 +57,23 @@ class HookCounter(lightning.Callback):
     def __init__(self) -> None:
         self.calls: collections.Counter[str] = collections.Counter()
 
-    def __getattribute__(self, name: str):
-        if name in PER_STEP_HOOKS:
-            object.__getattribute__(self, "calls")[name] += 1
-        return object.__getattribute__(self, name)
+    def on_train_batch_start(self, *args) -> None:
+        self.calls["on_train_batch_start"] += 1
+
+    def on_before_backward(self, *args) -> None:
+        self.calls["on_before_backward"] += 1
+
+    def on_after_backward(self, *args) -> None:
+        self.calls["on_after_backward"] += 1
+
+    def on_before_optimizer_step(self, *args) -> None:
+        self.calls["on_before_optimizer_step"] += 1
+
+    def on_before_zero_grad(self, *args) -> None:
+        self.calls["on_before_zero_grad"] += 1
+
+    def on_train_batch_end(self, *args) -> None:
+        self.calls["on_train_batch_end"] += 1
 
 
 def batches() -> torch.utils.data.DataLoader:
