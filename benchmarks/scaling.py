@@ -31,6 +31,13 @@ Per events size, in order:
    The table also gives the floor packed the way Tune starts the trials: in the run's order, each on the first
    slot that is free.
 
+   The trials are measured the way the HPO runs them: in ``--floor-processes`` plain processes at the same time
+   (default: one per trial slot of the run; trial ``i`` in process ``i mod N``), so that both share the CPUs'
+   caches and memory bandwidth alike; ``--floor-processes 1`` measures them one after the other in one process.
+   This is done ``--floor-repeats`` times (default 2), right after the HPO, and each trial's times are averaged:
+   on a shared VM one measurement of the floor was seen to move by 15 % between runs, more than the overhead it is
+   meant to show.
+
 It prints a table per size (HPO wall time, floor, ratio, overhead = HPO / floor - 1) and exits with status 1 when the
 overhead at the largest size is above ``--max-overhead`` (or a run fails). Per size it also prints the two parts of
 the overhead: the median epoch after each trial's first (Tune's ``time_this_iter_s``) against the floor's, and the
@@ -217,8 +224,9 @@ def floor_trial(
     return {"seconds": build + sum(epoch_seconds), "build": build, "epochs": epoch_seconds}
 
 
-def floor_main(run: Path, parquet: Path) -> None:
-    """Print the plain-PyTorch seconds and epochs of every trial of ``run`` and its trial slots, as JSON."""
+def floor_main(run: Path, parquet: Path, indices: list[int] | None = None) -> None:
+    """Print the plain-PyTorch seconds and epochs of the trials of ``run`` (those at ``indices``, default all) and
+    its trial slots, as JSON."""
     import numpy as np
     import pandas as pd
     import torch
@@ -238,6 +246,8 @@ def floor_main(run: Path, parquet: Path) -> None:
         "val": {key: value[n_train:] for key, value in columns.items()},
     }
     trials = json.loads((run / MAIN_HPO_STAGE / "trials.json").read_text())
+    if indices is not None:
+        trials = [trials[index] for index in indices]
     measured = [floor_trial(dict(trial["config"]), int(trial["epochs"]), data, variables) for trial in trials]
     print(
         json.dumps(
@@ -252,13 +262,56 @@ def floor_main(run: Path, parquet: Path) -> None:
     )
 
 
-def floor_of(run: Path, parquet: Path) -> dict[str, Any]:
-    """The floor of ``run``, measured in a fresh process."""
-    command = [sys.executable, __file__, "--floor-of", str(run), str(parquet)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"the floor of {run} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def floor_once(run: Path, parquet: Path, processes: int) -> dict[str, Any]:
+    """The floor of ``run``'s trials measured in ``processes`` fresh processes at the same time (trial ``i`` in
+    process ``i mod processes``), merged back into the run's trial order."""
+    trial_count = len(json.loads((run / MAIN_HPO_STAGE / "trials.json").read_text()))
+    shares = [list(range(first, trial_count, processes)) for first in range(min(processes, trial_count))]
+    started = [
+        (
+            share,
+            subprocess.Popen(
+                [sys.executable, __file__, "--floor-of", str(run), str(parquet), "--floor-trials", *map(str, share)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            ),
+        )
+        for share in shares
+    ]
+    merged: dict[str, Any] = {key: [None] * trial_count for key in ("trials", "builds", "epoch_seconds", "epochs")}
+    for share, process in started:
+        stdout, stderr = process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"the floor of {run} (trials {share}) failed:\n{stderr[-3000:]}")
+        part = json.loads(stdout.strip().splitlines()[-1])
+        merged["slots"] = part["slots"]
+        for position, index in enumerate(share):
+            for key in ("trials", "builds", "epoch_seconds", "epochs"):
+                merged[key][index] = part[key][position]
+    return merged
+
+
+def floor_of(run: Path, parquet: Path, processes: int | None, repeats: int) -> dict[str, Any]:
+    """The floor of ``run`` measured ``repeats`` times (each in ``processes`` processes at once; default: the run's
+    trial slots), every trial's times averaged over the repeats; ``"repeats"`` keeps each repeat's trial seconds."""
+    manifest = json.loads((run / "optima_run.json").read_text())
+    processes = processes or int(manifest["resources"]["concurrent_trials"])
+    measured = [floor_once(run, parquet, processes) for _ in range(repeats)]
+
+    def mean(values: list[Any]) -> Any:
+        if isinstance(values[0], list):
+            return [mean(list(column)) for column in zip(*values, strict=True)]
+        return sum(values) / len(values)
+
+    floor = {key: mean([m[key] for m in measured]) for key in ("trials", "builds", "epoch_seconds")}
+    return {
+        **floor,
+        "epochs": measured[0]["epochs"],
+        "slots": measured[0]["slots"],
+        "processes": processes,
+        "repeats": [m["trials"] for m in measured],
+    }
 
 
 # -- driver ------------------------------------------------------------------------------------------------------------
@@ -278,11 +331,18 @@ def main() -> int:
     )
     parser.add_argument("--max-overhead", type=float, default=0.15, help="at the largest size: HPO / floor - 1")
     parser.add_argument("--work", type=Path, default=ROOT / ".run" / "bench-scaling")
+    parser.add_argument(
+        "--floor-processes", type=int, default=None, help="plain processes at once (default: the run's trial slots)"
+    )
+    parser.add_argument("--floor-repeats", type=int, default=2, help="measurements of the floor, averaged")
     parser.add_argument("--floor-of", nargs=2, type=Path, metavar=("RUN", "PARQUET"), help=argparse.SUPPRESS)
+    parser.add_argument("--floor-trials", type=int, nargs="+", default=None, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.floor_of:
-        floor_main(*options.floor_of)
+        floor_main(*options.floor_of, indices=options.floor_trials)
         return 0
+    if options.floor_repeats < 1 or (options.floor_processes is not None and options.floor_processes < 1):
+        parser.error("--floor-repeats and --floor-processes must be at least 1")
 
     work = options.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -297,16 +357,18 @@ def main() -> int:
     for events in sorted(options.events):
         run, wall_s = run_optima(work, events, options)
         hpo_s = hpo_seconds(run)
-        floor = floor_of(run, dataset(work, events))
+        floor = floor_of(run, dataset(work, events), options.floor_processes, options.floor_repeats)
         trials = floor["trials"]
         floor_s = sum(trials) / floor["slots"]
         epochs = "/".join(str(e) for e in sorted(set(floor["epochs"])))  # epochs run: all --epochs unless one failed
         packed_s = packed_floor(trials, floor["slots"])
         rows.append((events, len(trials), epochs, hpo_s, floor_s, floor["slots"], packed_s))
         per_trial = ", ".join(f"{s:.2f}" for s in trials)
+        repeats = "; ".join(f"{sum(seconds) / floor['slots']:.1f} s" for seconds in floor["repeats"])
         print(
             f"{events} events: optima run {wall_s:.1f} s, main HPO {hpo_s:.1f} s; plain trials {per_trial} s on "
-            f"{floor['slots']} slots; load average {load_average()}",
+            f"{floor['slots']} slots (mean of {len(floor['repeats'])} measurements in {floor['processes']} "
+            f"processes at once, floors {repeats}); load average {load_average()}",
             flush=True,
         )
         print(f"{events} events: {epoch_summary(trial_epoch_seconds(run), floor)}", flush=True)

@@ -54,7 +54,11 @@ def _profiler_class() -> type:
 def trainer_arguments(max_epochs: int, use_gpu: bool = False, **extra: Any) -> dict[str, Any]:
     """The keyword arguments of the ``Trainer`` that trains every model: OPTIMA's epoch loop does the logging,
     checkpointing and progress output, so Lightning's own are off; one device, no sanity check, no profiling.
-    ``extra`` (callbacks, ``default_root_dir``, ...) is added as given."""
+    ``extra`` (callbacks, ``default_root_dir``, ...) is added as given. Lightning's loops check a step hook's
+    signature once per function from then on (:mod:`optima_lightning.hook_signatures`)."""
+    from optima_lightning.hook_signatures import remember_hook_signatures
+
+    remember_hook_signatures()
     return {
         "max_epochs": max_epochs,
         "logger": False,
