@@ -177,8 +177,9 @@ def start_local(plan: ResourcePlan, folder: Path, env_vars: dict[str, str]) -> N
         "runtime_env": {"env_vars": env_vars},
         "_temp_dir": plan.temp_dir or str(folder / "r"),
         "_node_ip_address": "127.0.0.1",
-        # Ray starts one idle worker per CPU for the first driver; Tune's trials are actors, which never take them,
-        # and the run's own environment makes Ray replace them anyway: ~1.5 CPU-s each at the start, for nothing.
+        # Ray starts one idle worker per CPU for the first driver. Tune's trial actors never take them: Ray hands an
+        # idle worker only to work of the same runtime environment, and Tune gives its actors one of their own
+        # (PL_DISABLE_FORK=1), besides the job's. ~1.5 CPU-s each at the start, for nothing.
         "_system_config": {"prestart_worker_first_driver": False},
     }
     if plan.memory_mb:
