@@ -48,6 +48,7 @@ epoch. Other processes on the CPUs distort both times; the load average is print
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -55,6 +56,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -267,24 +269,25 @@ def floor_once(run: Path, parquet: Path, processes: int) -> dict[str, Any]:
     process ``i mod processes``), merged back into the run's trial order."""
     trial_count = len(json.loads((run / MAIN_HPO_STAGE / "trials.json").read_text()))
     shares = [list(range(first, trial_count, processes)) for first in range(min(processes, trial_count))]
-    started = [
-        (
-            share,
-            subprocess.Popen(
-                [sys.executable, __file__, "--floor-of", str(run), str(parquet), "--floor-trials", *map(str, share)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            ),
-        )
-        for share in shares
-    ]
+    # Output goes to files, not pipes: a process whose pipe filled up while another's was read would wait, and its
+    # trials would be timed with that wait in them.
     merged: dict[str, Any] = {key: [None] * trial_count for key in ("trials", "builds", "epoch_seconds", "epochs")}
-    for share, process in started:
-        stdout, stderr = process.communicate()
-        if process.returncode != 0:
-            raise RuntimeError(f"the floor of {run} (trials {share}) failed:\n{stderr[-3000:]}")
-        part = json.loads(stdout.strip().splitlines()[-1])
+    with contextlib.ExitStack() as files:
+        started = []
+        for share in shares:
+            stdout, stderr = (files.enter_context(tempfile.TemporaryFile("w+")) for _ in range(2))
+            arguments = ["--floor-of", str(run), str(parquet), "--floor-trials", *map(str, share)]
+            process = subprocess.Popen([sys.executable, __file__, *arguments], stdout=stdout, stderr=stderr, text=True)
+            started.append((share, process, stdout, stderr))
+            files.callback(process.kill)  # a no-op for a process that has ended; stops the others if one failed
+        parts = []
+        for share, process, stdout, stderr in started:
+            process.wait()
+            stdout.seek(0), stderr.seek(0)
+            if process.returncode != 0:
+                raise RuntimeError(f"the floor of {run} (trials {share}) failed:\n{stderr.read()[-3000:]}")
+            parts.append((share, json.loads(stdout.read().strip().splitlines()[-1])))
+    for share, part in parts:
         merged["slots"] = part["slots"]
         for position, index in enumerate(share):
             for key in ("trials", "builds", "epoch_seconds", "epochs"):

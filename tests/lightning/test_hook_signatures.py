@@ -25,7 +25,9 @@ from optima_lightning.backend import trainer_arguments  # noqa: E402
 pytestmark = [pytest.mark.lightning, pytest.mark.filterwarnings("ignore:.*does not have many workers:UserWarning")]
 
 
-def logged(function: Any) -> Any:
+def wrapped(function: Any) -> Any:
+    """A decorator that keeps ``__wrapped__``, as ``functools.wraps`` sets it."""
+
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return function(*args, **kwargs)
@@ -39,9 +41,9 @@ class Hooks:
     def batch_only(self, batch: Any) -> None: ...
     def star_args(self, *args: Any) -> None: ...
     def keyword_only(self, batch: Any, *, batch_idx: int = 0) -> None: ...
-    @logged
+    @wrapped
     def decorated(self, batch: Any) -> None: ...
-    @logged
+    @wrapped
     def decorated_with_index(self, batch: Any, batch_idx: int = 0) -> None: ...
 
 
