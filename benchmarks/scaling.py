@@ -42,7 +42,8 @@ It prints a table per size (HPO wall time, floor, ratio, overhead = HPO / floor 
 overhead at the largest size is above ``--max-overhead`` (or a run fails). Per size it also prints the two parts of
 the overhead: the median epoch after each trial's first (Tune's ``time_this_iter_s``) against the floor's, and the
 trials' first epochs (set-up, and on a new worker its start and imports) against the floor's build plus first
-epoch. Other processes on the CPUs distort both times; the load average is printed. Results go into benchmarks/RESULTS.md by hand, with the machine state.
+epoch. Other processes on the CPUs distort both times; the load average is printed. Results go into
+benchmarks/RESULTS.md by hand, with the machine state.
 """
 
 from __future__ import annotations
@@ -283,7 +284,8 @@ def floor_once(run: Path, parquet: Path, processes: int) -> dict[str, Any]:
         parts = []
         for share, process, stdout, stderr in started:
             process.wait()
-            stdout.seek(0), stderr.seek(0)
+            stdout.seek(0)
+            stderr.seek(0)
             if process.returncode != 0:
                 raise RuntimeError(f"the floor of {run} (trials {share}) failed:\n{stderr.read()[-3000:]}")
             parts.append((share, json.loads(stdout.read().strip().splitlines()[-1])))
