@@ -31,7 +31,19 @@ def no_automatic_collections() -> Iterator[None]:
         gc.enable()
 
 
-@pytest.mark.usefixtures("no_automatic_collections")
+@pytest.fixture
+def nothing_frozen() -> Iterator[None]:
+    """A process that has frozen no objects (an earlier test's in-process trial may have: frozen again after)."""
+    frozen = gc.get_freeze_count() > 0
+    gc.unfreeze()
+    try:
+        yield
+    finally:
+        if frozen:
+            gc.freeze()
+
+
+@pytest.mark.usefixtures("nothing_frozen", "no_automatic_collections")
 def test_a_run_collects_its_own_garbage_and_skips_what_existed_before() -> None:
     older = _cycle()
     assert older() is not None
@@ -47,8 +59,27 @@ def test_a_run_collects_its_own_garbage_and_skips_what_existed_before() -> None:
     assert older() is None  # looked at again after the run
 
 
+@pytest.mark.usefixtures("nothing_frozen")
 def test_objects_are_unfrozen_when_the_run_fails() -> None:
-    frozen_before = gc.get_freeze_count()
     with pytest.raises(RuntimeError, match="stage failed"), collections_skip_older_objects():
         raise RuntimeError("stage failed")
-    assert gc.get_freeze_count() == frozen_before
+    assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.usefixtures("nothing_frozen", "no_automatic_collections")
+def test_objects_a_process_froze_for_good_stay_frozen_after_a_run() -> None:
+    """A worker that loaded the run-config froze the framework's objects (freeze_once); a run in that process must
+    not hand them back to every later collection."""
+    held = {"framework": ["objects"]}
+    gc.freeze()  # as freeze_once does
+    with collections_skip_older_objects():
+        newer = _cycle()
+        release_unused_memory()
+        assert newer() is None, "garbage created during the run was not collected"
+    garbage = _cycle()
+    release_unused_memory()
+    assert garbage() is None, "garbage made after the run was not collected"
+    assert gc.get_freeze_count() > 0
+    scanned = [obj for generation in range(3) for obj in gc.get_objects(generation) if obj is held]
+    assert not scanned, "an object the process had frozen is scanned again by every collection"
+    gc.unfreeze()

@@ -42,12 +42,20 @@ def collections_skip_older_objects() -> Iterator[None]:
     that existed when it began: the imported modules, functions and classes of torch, Ray, Optuna and the rest,
     several hundred thousand objects whose scan cost about half a second per collection. They are looked at again
     after the block. A run calls :func:`release_unused_memory` after every stage; its garbage is what it created.
+
+    A process that had already frozen its objects for good (a worker's :func:`~optima_core.training.worker_setup.
+    freeze_once`, in a process that then runs ``optima run``) keeps them frozen: Python can only unfreeze all frozen
+    objects at once, so after the block the garbage is collected and what is alive frozen again.
     """
+    frozen_for_good = gc.get_freeze_count() > 0
     gc.freeze()
     try:
         yield
     finally:
         gc.unfreeze()
+        if frozen_for_good:
+            gc.collect()
+            gc.freeze()
 
 
 @contextlib.contextmanager
