@@ -171,13 +171,16 @@ def check_report_in_browser(output: Path) -> None:
 # -- 1. the full chain -----------------------------------------------------------------------------------------------
 
 
-#: The cheapest variable selection: one pre-HPO trial, shuffling only, no re-evaluation, one repeat.
+#: The cheapest variable selection that still retrains: one pre-HPO trial, shuffling with one repeat, and each
+#: iteration's candidate re-evaluated by retraining the backend's model once per fold (pitfall 13: the original could
+#: not reload and retrain its built-in Keras MLP).
 TINY_SELECTION = {
     "perform_variable_opt": True,
     "num_samples_variableOpt": 1,
     "variable_optimization_mode": "shuffle",
     "num_repeats": 1,
-    "reevaluate_candidate_to_drop": False,
+    "reevaluate_candidate_to_drop": True,
+    "num_repeats_for_reevaluation": 1,
     "var_opt_patience": 1,
 }
 
@@ -212,6 +215,14 @@ def test_full_chain_selection_main_hpo_pbt_crossvalidation_evaluation_report(
     selected_vars = (output / "variable_selection" / "selected_variables.txt").read_text().split()
     assert selected_vars == record["selected"] and set(selected_vars) <= set(VARIABLES), selected_vars
     assert record["iterations"] and (output / "variable_opt_hyperopt" / "selection.json").is_file()
+    assert all(iteration["reevaluated"] for iteration in record["iterations"]), record["iterations"]
+    assert len(record["iterations"][0]["tried"]) == len(VARIABLES)
+    assert set(record["stability"]) <= set(VARIABLES) and record["stability"], record["stability"]
+    retrained = sorted(
+        (output / "variable_selection" / "retrain").glob(f"*_reeval/*/repeat0/model_fold*{backend.suffix}")
+    )
+    assert len(retrained) >= FOLDS, retrained  # the re-evaluation's models, of the backend's own format
+    assert {"eta", "mass"} <= set(selected_vars), selected_vars  # the two strongest separators survive
 
     # main HPO: 3 Optuna trials, also in the SQLite study
     main = output / "main_hyperopt"

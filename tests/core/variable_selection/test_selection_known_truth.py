@@ -15,8 +15,8 @@ Pure permutation importance compares noisy means against the best set so far, a 
 may keep one noise variable (the stability record still shows it removable in most evaluations); the modes that
 retrain must find the planted noise exactly.
 
-The Keras test runs the whole :class:`~optima_core.engine.selection_stage.VariableSelectionStage` (pre-HPO
-included), like ``optima run`` with ``perform_variable_opt=True`` and the other stages off.
+The selection with Keras (its built-in MLP reloaded and retrained, pitfall 13) runs through ``optima run`` in the
+full-chain test (``tests/engine/test_optimization_chain.py``).
 """
 
 from __future__ import annotations
@@ -27,15 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from vs_helpers import INFORMATIVE, NOISE, make_context, run_selection, write_run_config
+from vs_helpers import INFORMATIVE, NOISE, make_context, write_run_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ray_instance")]
 
 #: The Lightning runs keep the data and training of the original test (3000 events per class, 8 epochs, batches
 #: of 128): with fewer optimizer steps the retrained models come out too noisy for the paired decisions.
 DATA: dict[str, int] = {}
-#: The Keras test checks only the mechanics: less data, fewer epochs.
-KERAS_DATA = {"n_per_class": 1500, "max_epochs": 6, "batch_size": 256}
 EXTRA = {
     "shuffle": "reevaluate_candidate_to_drop = False\n",
     "hybrid": "var_opt_patience = 2\n",
@@ -106,28 +104,6 @@ def test_noise_is_dropped_and_signal_kept(
     assert all(stability[v]["mean_difference"] > stability[v]["uncertainty"] for v in tried)  # loss: worse without
     assert (folder / "stability.png").stat().st_size > 0
     assert "stability (removal judged harmless" in (folder / "variable_selection.txt").read_text()
-
-
-@pytest.mark.keras
-def test_keras_end_to_end(tmp_path: Path, ray_instance: None) -> None:
-    """The variable-selection stage with Keras (pitfall 13: reload and retrain the built-in Keras MLP).
-
-    Only the mechanics are checked: with few epochs the small Keras MLP retrained on fewer inputs comes out slightly
-    but consistently worse (a real effect of the short training, not noise), so noise drops may be rejected here.
-    """
-    pytest.importorskip("optima_keras")
-    extra = (
-        "input_vars = ['a_shift', 'b_shift', 'noise1', 'noise2']\nvar_opt_patience = 1\nnum_samples_variableOpt = 1\n"
-    )
-    config = write_run_config(tmp_path, "shuffle", extra, model_type="Keras", **KERAS_DATA)
-    selected, output, context = run_selection(config)
-    assert {"a_shift", "b_shift"} <= set(selected)
-    assert context.input_handler.get_vars() == selected
-    record = json.loads((output / "variable_selection" / "variable_selection.json").read_text())
-    assert record["iterations"] and all(it["reevaluated"] for it in record["iterations"])
-    assert len(record["iterations"][0]["tried"]) == 4
-    assert set(record["stability"]) == {"a_shift", "b_shift", "noise1", "noise2"}
-    assert list((output / "variable_selection" / "retrain").glob("*/*/repeat*/model_fold0.keras"))
 
 
 #: A run-config's own evaluator written the way the reference documents it: the original's parameters, passed on to

@@ -1,4 +1,4 @@
-"""A dataset with known truth and a driver that runs pre-HPO + variable selection through the engine's stages."""
+"""A dataset with known truth, its run-configs, and the RunContext a selection test runs in."""
 
 from __future__ import annotations
 
@@ -49,18 +49,17 @@ def write_run_config(
     tmp_path: Path,
     mode: str,
     extra: str = "",
-    model_type: str = "Lightning",
     n_per_class: int = 3000,
     max_epochs: int = 8,
     batch_size: int = 128,
 ) -> Path:
-    """A run-config (built-in MLP of ``model_type``): pre-HPO with 2 trials of a small MLP, 3 folds, few epochs; selection per ``mode``."""
+    """A run-config (the built-in Lightning MLP): pre-HPO with 2 trials of a small MLP, 3 folds, few epochs; selection per ``mode``."""
     data = write_dataset(tmp_path / "truth.parquet", n_per_class)
     source = f"""
     perform_variable_opt = True
     perform_main_hyperopt = False
     perform_PBT_hyperopt = False
-    model_type = {model_type!r}
+    model_type = "Lightning"
     inputs_file = {str(data)!r}
     input_vars = {VARIABLES!r}
     produce_inputs_plots = False
@@ -85,17 +84,6 @@ def write_run_config(
     path = tmp_path / "run_config.py"
     path.write_text(textwrap.dedent(source) + textwrap.dedent(extra))
     return path
-
-
-def run_selection(config_path: Path, cpus: int = 2) -> tuple[list[Any], Path, Any]:
-    """Pre-HPO + variable selection like ``optima run`` would; returns (selected, output folder, context)."""
-    from optima_core.engine.ray_session import ray_session
-    from optima_core.engine.selection_stage import VariableSelectionStage
-
-    context = make_context(config_path, cpus)
-    with ray_session(context.plan):
-        result = VariableSelectionStage().run(context, None)
-    return result.input_vars, context.output, context
 
 
 def make_context(config_path: Path, cpus: int = 2) -> Any:
