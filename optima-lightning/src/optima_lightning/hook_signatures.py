@@ -3,10 +3,11 @@
 Before every training and validation step Lightning asks whether the model's ``training_step`` /
 ``validation_step`` takes a ``batch_idx`` argument (``is_param_in_hook_signature``), which reads the function's
 full signature with :func:`inspect.getfullargspec` each time: about 60 us per step on the 2-core development VM
-(a tenth of the Trainer's own cost per step), some 0.7 % of an epoch of the built-in MLP at batch size 4096. A function's signature does not change while it
-exists, so :func:`remember_hook_signatures` makes those two loops use a version that keeps each answer, keyed by
-the function itself (a bound method by its function: Lightning's check reads the same signature for both). A hook
-that cannot be a dictionary key (an unhashable callable object) is checked every time, as before.
+(a tenth of the Trainer's own cost per step), some 0.7 % of an epoch of the built-in MLP at batch size 4096. A
+function's signature does not change while it exists, so :func:`remember_hook_signatures` makes those two loops use
+a version that keeps each answer, keyed by the function itself (a bound method by its function: Lightning's check
+reads the same signature for both). A hook that cannot be a dictionary key (an unhashable callable object) is
+checked every time, as before.
 
 Only the two loops' own reference to the check is replaced, once per process, and only where Lightning still has
 it under that name; everything else in Lightning keeps the original.

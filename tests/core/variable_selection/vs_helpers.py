@@ -53,7 +53,8 @@ def write_run_config(
     max_epochs: int = 8,
     batch_size: int = 128,
 ) -> Path:
-    """A run-config (the built-in Lightning MLP): pre-HPO with 2 trials of a small MLP, 3 folds, few epochs; selection per ``mode``."""
+    """A run-config of the built-in Lightning MLP: pre-HPO with 2 trials of a small MLP, 3 folds, few epochs;
+    selection per ``mode``."""
     data = write_dataset(tmp_path / "truth.parquet", n_per_class)
     source = f"""
     perform_variable_opt = True
