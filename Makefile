@@ -72,8 +72,9 @@ pytest: venv-test bytecode
 	rc=0; $(BIN)/python -m pytest -m "not slow" -n auto --maxprocesses 4 || rc=$$?; \
 		$(BIN)/python -m pytest -m slow || rc=$$?; exit $$rc
 
-# mypy (about 35 s from a cold cache) runs beside the suite, which leaves about a quarter of the two CPUs idle;
-# lint first builds the venv, so the two never install at once. Either failing fails `make test`.
+# mypy (about 35 s from a cold cache) runs beside the suite, so it costs the suite only the CPU it takes (about
+# half a minute of the first part); lint first builds the venv, so the two never install at once. Either failing
+# fails `make test`.
 test: lint
 	$(MAKE) --no-print-directory -j2 typecheck pytest
 
