@@ -223,6 +223,9 @@ def test_full_chain_selection_main_hpo_pbt_crossvalidation_evaluation_report(
     )
     assert len(retrained) >= FOLDS, retrained  # the re-evaluation's models, of the backend's own format
     assert {"eta", "mass"} <= set(selected_vars), selected_vars  # the two strongest separators survive
+    phases = json.loads((output / "optima_run.json").read_text())["phases"]
+    eliminations = [p for p in phases if (p["phase"], p["stage"]) == ("variable selection", "variable_selection")]
+    assert len(eliminations) == 1 and eliminations[0]["seconds"] > 0, phases  # the elimination's time is recorded
 
     # main HPO: 3 Optuna trials, also in the SQLite study
     main = output / "main_hyperopt"

@@ -2,10 +2,11 @@
 
 A phase is ``{"phase": str, "stage": str | None, "seconds": float}``: ``start-up`` (process start to the loading of
 the inputs), ``inputs``, ``ray start-up`` (the time the run waited for Ray, which starts while the inputs load),
-``input plots`` (drawn in the background while the first stage runs), per stage ``hpo``, ``selection``,
-``search plots`` (drawn in the background while its cross-validation trains), ``crossvalidation <labels>`` (the
-training of the folds of one or more plans), ``evaluation <label>`` (what the driver still does: collecting,
-averaging, evaluating models their workers could not) and ``onnx export <label>``, and ``shut-down``. Phases that
+``input plots`` (drawn in the background while the first stage runs), per stage ``hpo``, ``selection`` (of the best
+trials), ``search plots`` (drawn in the background while its cross-validation trains), ``crossvalidation <labels>``
+(the training of the folds of one or more plans), ``evaluation <label>`` (what the driver still does: collecting,
+averaging, evaluating models their workers could not) and ``onnx export <label>``, ``variable selection`` (stage
+``variable_selection``: the backward elimination that follows its pre-HPO), and ``shut-down``. Phases that
 end before the output folder exists are kept and written once it does; every recorded phase rewrites the manifest
 atomically, so a run that stops half-way still tells where its time went.
 """

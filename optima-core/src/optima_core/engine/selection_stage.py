@@ -26,6 +26,7 @@ class VariableSelectionStage(Stage):
         from optima_core.variable_selection.stage import apply_selection, run_variable_selection
 
         pre_hpo = HpoStage(PRE_HPO_NAME, int(context.run_config.num_samples_variableOpt)).run(context, previous)
-        selection = run_variable_selection(context, pre_hpo)
-        apply_selection(context, selection.selected)
+        with context.phases.phase("variable selection", self.name):  # the elimination, after its pre-HPO
+            selection = run_variable_selection(context, pre_hpo)
+            apply_selection(context, selection.selected)
         return StageResult(self.name, selection.folder, list(selection.selected), details=selection)
