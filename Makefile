@@ -24,15 +24,24 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade "pip>=24"
 
+# pip compiles every installed module to bytecode one file after the other (most of an install's time); the
+# installs skip that, and compileall then does it on every CPU at once. Like pip, it does not stop at the few files
+# of the installed packages that are not valid Python 3.11 (test data of torch, for one).
+INSTALL := $(PIP) install -q --no-compile $(CONSTRAINTS)
+COMPILE_INSTALLED := $(BIN)/python -c "import compileall, sysconfig; \
+	compileall.compile_dir(sysconfig.get_paths()['purelib'], quiet=2, workers=0)"
+
 # torch first, pinned to the CPU build on disk, so no other requirement can pull a CUDA build.
 $(VENV)/.demo-installed: $(BIN)/python $(PYPROJECTS) constraints.txt
-	$(PIP) install -q $(CONSTRAINTS) torch==2.13.0
-	$(PIP) install -q $(CONSTRAINTS) -e ./optima-core -e ./optima-lightning -e ./optima-plots
+	$(INSTALL) torch==2.13.0
+	$(INSTALL) -e ./optima-core -e ./optima-lightning -e ./optima-plots
+	$(COMPILE_INSTALLED)
 	touch $@
 
 $(VENV)/.test-installed: $(VENV)/.demo-installed
-	$(PIP) install -q $(CONSTRAINTS) -e "./optima-core[test,root,mlflow]" -e "./optima-lightning[onnx]" -e "./optima-keras[cpu,onnx]" \
+	$(INSTALL) -e "./optima-core[test,root,mlflow]" -e "./optima-lightning[onnx]" -e "./optima-keras[cpu,onnx]" \
 		-e ./optima-slurm -e ./optima-plots
+	$(COMPILE_INSTALLED)
 	touch $@
 
 venv-demo: $(VENV)/.demo-installed
