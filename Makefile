@@ -73,13 +73,15 @@ typecheck: venv-test
 	$(BIN)/mypy $(addsuffix /src,$(PACKAGES))
 
 # The suite in two parts. The tests not marked slow (single-process, nearly all of them) run in one worker process
-# per CPU (pytest-xdist; at most 4): on 2 CPUs in about 3 minutes instead of 5. Then the end-to-end tests (marked
-# slow: each runs Ray trials on every CPU, and several time their runs) run one at a time, as they always did.
-# Both parts always run; either failing fails the target.
+# per CPU (pytest-xdist; at most 4): on 2 CPUs in about 3 minutes instead of 5. Beside them run the few end-to-end
+# tests marked overlap too, which leave a CPU idle most of their time (they wait on the SLURM sandbox, or work in
+# one thread); the ones that submit to the SLURM sandbox share one worker (group "slurm"), which starts it once.
+# Then the other end-to-end tests (marked slow: each runs Ray trials on every CPU, and several time their runs) run
+# one at a time, as they always did. Both parts always run; either failing fails the target.
 pytest: venv-test bytecode
 	@mkdir -p .run
-	rc=0; $(BIN)/python -m pytest -m "not slow" -n auto --maxprocesses 4 || rc=$$?; \
-		$(BIN)/python -m pytest -m slow || rc=$$?; exit $$rc
+	rc=0; $(BIN)/python -m pytest -m "not slow or overlap" -n auto --maxprocesses 4 --dist loadgroup || rc=$$?; \
+		$(BIN)/python -m pytest -m "slow and not overlap" || rc=$$?; exit $$rc
 
 # mypy (about 35 s from a cold cache) runs beside the suite, so it costs the suite only the CPU it takes (about
 # half a minute of the first part); lint first builds the venv, so the two never install at once. Either failing

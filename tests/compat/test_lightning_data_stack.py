@@ -42,6 +42,7 @@ class DataModule(DefaultDataModule):
 
 
 @pytest.mark.slow
+@pytest.mark.overlap
 @pytest.mark.lightning
 def test_a_run_config_using_the_documented_lightning_classes_runs(
     write_config: ConfigWriter, optima_run: Callable[..., CliOutcome], tmp_path: Path

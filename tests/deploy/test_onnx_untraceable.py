@@ -8,7 +8,7 @@ import pytest
 from conftest import run_optima, write_run_config
 from engine_helpers import BACKENDS
 
-pytestmark = [pytest.mark.slow, pytest.mark.lightning]
+pytestmark = [pytest.mark.slow, pytest.mark.overlap, pytest.mark.lightning]
 
 #: The built-in MLP, but predicting event by event in a Python loop: TorchScript's tracer unrolls the loop for the
 #: tracing batch (the check against the model's predictions on more events catches that), and torch.export cannot

@@ -73,6 +73,7 @@ ray.shutdown()
 
 
 @pytest.mark.slow
+@pytest.mark.overlap
 def test_connect_joins_a_token_cluster_with_the_token_and_is_refused_without(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from slurm_sandbox import Sandbox
 
-pytestmark = pytest.mark.slow
+#: One SLURM sandbox per test process: every test that submits to it runs in the same one (pytest-xdist group).
+pytestmark = [pytest.mark.slow, pytest.mark.overlap, pytest.mark.xdist_group("slurm")]
 
 OPTIMA = [str(Path(sys.executable).parent / "optima")]
 DATA = Path(__file__).resolve().parents[2] / "examples" / "data" / "quickstart.parquet"

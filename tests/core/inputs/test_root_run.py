@@ -30,6 +30,7 @@ def _write(path: Path, n: int, shift: float, first_event: int, seed: int) -> Non
 
 
 @pytest.mark.slow
+@pytest.mark.overlap
 @pytest.mark.lightning
 def test_a_run_reads_root_files_per_class(tmp_path: Path) -> None:
     pytest.importorskip("optima_lightning")

@@ -16,7 +16,7 @@ import pytest
 
 from optima_core.search.optuna_space import define_by_run, make_sampler
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.overlap]
 
 SPACE: dict[str, Any] = {
     "batch_size": {"type": "range", "bounds": (32, 256), "value_type": "int", "step": 32},
