@@ -78,6 +78,29 @@ def test_each_phase_is_said_in_the_log(tmp_path: Path, caplog: pytest.LogCapture
     assert not (tmp_path / "optima_run.json").exists()
 
 
+def test_the_start_up_of_an_api_run_counts_from_the_call_not_from_the_start_of_the_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from optima_core import api
+    from optima_core.api import runner
+    from optima_core.engine import phases
+
+    monkeypatch.setattr(phases, "process_age_s", lambda: 3600.0)  # a notebook's kernel, started an hour ago
+    from_the_command_line = PhaseRecorder()
+    record_start_up(from_the_command_line)  # `optima run`: its process was started for the run
+    assert from_the_command_line.records[0]["seconds"] == 3600.0
+
+    through_the_api = PhaseRecorder()
+    monkeypatch.setattr(runner, "execute", lambda config, options: record_start_up(through_the_api))
+    api.run({"perform_main_hyperopt": True})
+    assert [p["phase"] for p in through_the_api.records] == ["start-up"]
+    assert 0 <= through_the_api.records[0]["seconds"] < 60, through_the_api.records
+
+    after_it = PhaseRecorder()
+    record_start_up(after_it)  # a later `optima run` in the same process counts from the process start again
+    assert after_it.records[0]["seconds"] == 3600.0
+
+
 # -- work in the background ------------------------------------------------------------------------------------------
 
 

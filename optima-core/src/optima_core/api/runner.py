@@ -75,4 +75,7 @@ def run(config: Any, **options: Any) -> RunSummary:
     ``cluster="local"``, ...). Problems with either raise :class:`~optima_core.errors.OptimaUserError` listing all
     of them, before anything expensive starts.
     """
-    return execute(config, options)
+    from optima_core.engine.phases import run_requested
+
+    with run_requested():  # the run's start-up counts from this call, not from the start of the process
+        return execute(config, options)

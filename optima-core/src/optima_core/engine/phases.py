@@ -1,14 +1,15 @@
 """How long each phase of a run took: ``"phases"`` in ``<output>/optima_run.json``, and a line in ``optima.log``.
 
-A phase is ``{"phase": str, "stage": str | None, "seconds": float}``: ``start-up`` (process start to the loading of
-the inputs), ``inputs``, ``ray start-up`` (the time the run waited for Ray, which starts while the inputs load),
-``input plots`` (drawn in the background while the first stage runs), per stage ``hpo``, ``selection`` (of the best
-trials), ``search plots`` (drawn in the background while its cross-validation trains), ``crossvalidation <labels>``
-(the training of the folds of one or more plans), ``evaluation <label>`` (what the driver still does: collecting,
-averaging, evaluating models their workers could not) and ``onnx export <label>``, ``variable selection`` (stage
-``variable_selection``: the backward elimination that follows its pre-HPO), and ``shut-down``. Phases that
-end before the output folder exists are kept and written once it does; every recorded phase rewrites the manifest
-atomically, so a run that stops half-way still tells where its time went.
+A phase is ``{"phase": str, "stage": str | None, "seconds": float}``: ``start-up`` (from the start of the process,
+or of the call of the Python API's ``run``, to the loading of the inputs), ``inputs``, ``ray start-up`` (the time
+the run waited for Ray, which starts while the inputs load), ``input plots`` (drawn in the background while the
+first stage runs), per stage ``hpo``, ``selection`` (of the best trials), ``search plots`` (drawn in the background
+while its cross-validation trains), ``crossvalidation <labels>`` (the training of the folds of one or more plans),
+``evaluation <label>`` (what the driver still does: collecting, averaging, evaluating models their workers could
+not) and ``onnx export <label>``, ``variable selection`` (stage ``variable_selection``: the backward elimination
+that follows its pre-HPO), and ``shut-down``. Phases that end before the output folder exists are kept and written
+once it does; every recorded phase rewrites the manifest atomically, so a run that stops half-way still tells where
+its time went.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -112,9 +114,26 @@ class PhaseRecorder:
             logger.warning("cannot record the phase times in %s: %s", self._folder, error)
 
 
+#: When the Python API was asked for the run in progress (``time.monotonic()``); None for a run of ``optima run``.
+_requested_at: ContextVar[float | None] = ContextVar("optima_run_requested_at", default=None)
+
+
+@contextmanager
+def run_requested() -> Iterator[None]:
+    """Around a run asked for through the Python API: its ``start-up`` counts from here, not from the start of the
+    process (a notebook's kernel may have started hours before)."""
+    token = _requested_at.set(time.monotonic())
+    try:
+        yield
+    finally:
+        _requested_at.reset(token)
+
+
 def record_start_up(recorder: PhaseRecorder) -> None:
-    """Record ``start-up``: from the start of the process until now (nothing where the start cannot be read)."""
-    age = process_age_s()
+    """Record ``start-up``: from the start of the process (``optima run``), or of the Python API call
+    (:func:`run_requested`), until now; nothing where the start of the process cannot be read."""
+    requested = _requested_at.get()
+    age = time.monotonic() - requested if requested is not None else process_age_s()
     if age is not None:
         recorder.record("start-up", None, age, log=False)  # before the log file collects records
 
