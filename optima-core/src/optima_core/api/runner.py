@@ -16,6 +16,7 @@ from typing import Any
 
 from optima_core.api.options import resolve_options
 from optima_core.api.summary import RunSummary, read_summary
+from optima_core.engine.phases import run_requested
 
 logger = logging.getLogger("optima.api")
 
@@ -75,7 +76,5 @@ def run(config: Any, **options: Any) -> RunSummary:
     ``cluster="local"``, ...). Problems with either raise :class:`~optima_core.errors.OptimaUserError` listing all
     of them, before anything expensive starts.
     """
-    from optima_core.engine.phases import run_requested
-
     with run_requested():  # the run's start-up counts from this call, not from the start of the process
         return execute(config, options)
